@@ -1,0 +1,28 @@
+# The switching study of late-sam (004), reproduced as a declarative workflow.
+#
+# Each seed trains every optimizer once for all T epochs ("prefix" runs), leaving a checkpoint at
+# every switch epoch t. A switched run (SGD→SAM, SAM→SGD, …) resumes the first optimizer's
+# checkpoint at t and continues with the second until T. Models are then measured (λmax of the
+# final Hessian), collected into one labelled store per study, drawn, tabulated and archived.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/spectrum.smk"
+include: "rules/collect.smk"
+include: "rules/report.smk"
+include: "rules/archive.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,99 @@
+# Validation, wildcard constraints and input functions shared by all rules.
+
+import json
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from sharpness.config import Study, validate_config
+from sharpness.report.registry import FIGURES, TABLES
+
+# A readable error naming the key first; then Snakemake's own check (fills schema defaults).
+validate_config(config)
+validate(config, "../schemas/config.schema.yaml")
+
+STUDIES = {name: Study(name, cfg) for name, cfg in config["studies"].items()}
+PLOTS = config["figures"]["plots"]
+SRC = Path(workflow.basedir) / "src" / "sharpness"
+
+
+wildcard_constraints:
+    study="|".join(STUDIES),
+    seed=r"\d+",
+    opt=r"[a-z]+",
+    first=r"[a-z]+",
+    second=r"[a-z]+",
+    t=r"\d+",
+    run=r"[a-z]+(-[a-z]+/t\d+)?",
+    fig_id="|".join(PLOTS) or "NONE",
+
+
+def code(*subpackages):
+    """Package files a rule's result depends on: Snakemake does not track imported modules."""
+    files = [SRC / "__init__.py", SRC / "pipeline.py"]
+    for sub in subpackages:
+        path = SRC / sub
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [SRC / f"{sub}.py"]
+    return [str(f) for f in files]
+
+
+TRAIN_CODE = code("data", "models", "optim", "train", "store")
+
+
+def dataset_file(wildcards):
+    return f"results/data/{STUDIES[wildcards.study].dataset_key}.pt"
+
+
+def dataset_spec(key):
+    """The dataset options of whichever study prepares ``key``."""
+    for study in STUDIES.values():
+        if study.dataset_key == key:
+            return study.cfg["dataset"]
+    raise ValueError(f"no study uses dataset {key}")
+
+
+def run_dirs(study):
+    """Every run of a study, relative to results/{study}/: prefixes and switched branches."""
+    dirs = []
+    for seed in study.seeds:
+        dirs += [f"seed{seed}/{opt}" for opt in study.prefix_optimizers]
+        for d in study.directions:
+            first, second = d.split("->")
+            dirs += [f"seed{seed}/{first}-{second}/t{t}" for t in study.interior_switch_epochs]
+    return dirs
+
+
+def _study_resource(key, default):
+    return lambda wc: STUDIES[wc.study].cfg["resources"].get(key, default)
+
+
+# Cluster resources of a training job; one GPU when the study trains on CUDA.
+TRAIN_RESOURCES = dict(
+    runtime=_study_resource("runtime", 60),
+    mem_mb=_study_resource("mem_mb", 4000),
+    cpus_per_task=_study_resource("cpus", 2),
+    gpu=lambda wc: int(STUDIES[wc.study].cfg["device"] == "cuda"),
+)
+
+
+def figure_files(fig_id):
+    formats = config["figures"]["formats"]
+    return [f"results/figures/{fig_id}.{ext}" for ext in [*formats, "nc"]]
+
+
+def plot_studies(fig_id):
+    options = PLOTS[fig_id]
+    return options.get("studies") or [options["study"]]
+
+
+def all_targets():
+    targets = [f"results/{s}/{s}.nc" for s in STUDIES]
+    for fig_id in PLOTS:
+        targets += figure_files(fig_id)
+        if fig_id in TABLES:
+            targets += [f"results/tables/{fig_id}.{ext}" for ext in ("csv", "md")]
+    targets += [f"results/archive/{s}.tar.gz" for s in STUDIES]
+    targets.append("results/archive/SHA256SUMS")
+    return targets

@@ -1,0 +1,136 @@
+"""Sharpness-Aware Minimization (Foret et al. 2021) and its unnormalized and adaptive variants.
+
+The update (late-sam eq. 3, sam-eos eq. 1): with g = ∇L_ξ(θ) on a minibatch ξ,
+    ε = ρ g / ‖g‖            (normalized SAM; one global norm over all parameters)
+    ε = ρ g                  (unnormalized SAM, "USAM": late-sam eq. 6, far-from-home eq. 6)
+    ε = ρ T² g / ‖T g‖, T=|θ| (adaptive SAM, Kwon et al. 2021)
+and the base optimizer applies ∇L_ξ(θ + ε), the gradient taken at the perturbed point, to θ.
+
+The interface is the one PyTorch users know from the widely used SAM implementation:
+``first_step`` perturbs, ``second_step`` restores θ and calls the base optimizer, and
+``step(closure)`` does both around a closure that recomputes loss and gradients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+# Guards the division by ‖g‖ at an exact stationary point (then ε = 0 in effect).
+_NORM_EPS = 1e-12
+
+
+class SAM(torch.optim.Optimizer):
+    """Wraps a base optimizer; ``SAM(params, torch.optim.SGD, rho=0.05, lr=0.1, momentum=0.9)``.
+
+    The base optimizer shares this optimizer's ``param_groups``, so learning-rate changes made
+    through either are seen by both. ``adaptive`` selects ASAM, ``normalized=False`` USAM.
+    """
+
+    def __init__(
+        self,
+        params,
+        base_optimizer_cls: type[torch.optim.Optimizer],
+        rho: float = 0.05,
+        adaptive: bool = False,
+        normalized: bool = True,
+        **base_kwargs,
+    ):
+        if rho < 0:
+            raise ValueError(f"rho must be >= 0, got {rho}")
+        defaults = dict(rho=rho, adaptive=adaptive, normalized=normalized, **base_kwargs)
+        super().__init__(params, defaults)
+        self.base_optimizer = base_optimizer_cls(self.param_groups, **base_kwargs)
+        self.param_groups = self.base_optimizer.param_groups
+        self.defaults.update(self.base_optimizer.defaults)
+
+    @torch.no_grad()
+    def first_step(self, zero_grad: bool = False) -> torch.Tensor:
+        """Move θ to θ + ε; returns ‖g‖ (the global gradient norm, before any scaling)."""
+        grad_norm = self._grad_norm()
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            grads = [p.grad for p in params]
+            if group["adaptive"]:
+                # ε = ρ T² g / ‖T g‖ with T = |θ|: the norm is the adaptive one below.
+                scaled = torch._foreach_mul(grads, [p.abs() for p in params])
+                torch._foreach_mul_(scaled, [p.abs() for p in params])
+                eps = scaled
+            else:
+                eps = [g.clone() for g in grads]
+            if group["normalized"] or group["adaptive"]:
+                torch._foreach_mul_(eps, group["rho"] / (grad_norm + _NORM_EPS))
+            else:
+                torch._foreach_mul_(eps, group["rho"])
+            torch._foreach_add_(params, eps)
+            for p, e in zip(params, eps):
+                self.state[p]["e_w"] = e
+        if zero_grad:
+            self.zero_grad()
+        return grad_norm
+
+    @torch.no_grad()
+    def second_step(self, zero_grad: bool = False) -> None:
+        """Restore θ and let the base optimizer apply the gradient taken at θ + ε."""
+        for group in self.param_groups:
+            params = [p for p in group["params"] if "e_w" in self.state[p]]
+            if params:
+                torch._foreach_sub_(params, [self.state[p].pop("e_w") for p in params])
+        self.base_optimizer.step()
+        if zero_grad:
+            self.zero_grad()
+
+    def step(self, closure: Callable[[], torch.Tensor] | None = None):
+        """One SAM step. Gradients at θ must already be in ``.grad`` (the first pass);
+        ``closure`` must zero nothing, recompute the loss and call ``backward`` (the second pass)."""
+        if closure is None:
+            raise ValueError("SAM.step needs a closure that recomputes loss and gradients")
+        self.first_step(zero_grad=True)
+        with torch.enable_grad():
+            loss = closure()
+        self.second_step()
+        return loss
+
+    def _grad_norm(self) -> torch.Tensor:
+        """One global 2-norm over all parameters (adaptive: of T g with T = |θ|)."""
+        norms = []
+        for group in self.param_groups:
+            grads = [p.grad for p in group["params"] if p.grad is not None]
+            if not grads:
+                continue
+            if group["adaptive"]:
+                params = [p for p in group["params"] if p.grad is not None]
+                grads = torch._foreach_mul(grads, [p.abs() for p in params])
+            norms.extend(torch._foreach_norm(grads))
+        if not norms:
+            return torch.zeros(())
+        return torch.linalg.vector_norm(torch.stack(norms))
+
+    # The momentum buffers live in the base optimizer: a checkpoint must hold its state.
+    def state_dict(self):
+        return self.base_optimizer.state_dict()
+
+    def load_state_dict(self, state_dict):
+        self.base_optimizer.load_state_dict(state_dict)
+        self.param_groups = self.base_optimizer.param_groups
+
+
+@contextlib.contextmanager
+def frozen_bn_statistics(model: nn.Module):
+    """BatchNorm in train mode normalises with batch statistics but leaves its running
+    statistics (and ``num_batches_tracked``) untouched: SAM's second, perturbed pass must not
+    update them a second time."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.track_running_stats for m in bns]
+    for m in bns:
+        m.track_running_stats = False
+    try:
+        yield
+    finally:
+        for m, flag in zip(bns, saved):
+            m.track_running_stats = flag

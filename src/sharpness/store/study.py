@@ -1,0 +1,85 @@
+"""The study store: all runs of a switching study in one labelled dataset.
+
+Dims: ``seed``, ``direction`` ('sgd->sam', …), ``switch_epoch`` (0…T: T = the first optimizer
+throughout, 0 = the second throughout), ``epoch`` (1…T) and ``eig_index`` (0…k−1).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import xarray as xr
+
+from .netcdf import ENGINE, read
+from .provenance import provenance_attrs
+
+PER_EPOCH = ("train_loss", "test_loss", "train_error", "test_error", "lr", "grad_norm")
+
+
+def run_dir(seed: int, direction: str, switch_epoch: int, epochs: int) -> str:
+    """Where the run of (seed, direction, switch epoch) lives, relative to the study folder:
+    the ends of a direction are the pure runs, shared by every direction that names them."""
+    first, second = direction.split("->")
+    if switch_epoch >= epochs:
+        return f"seed{seed}/{first}"
+    if switch_epoch == 0:
+        return f"seed{seed}/{second}"
+    return f"seed{seed}/{first}-{second}/t{switch_epoch}"
+
+
+def _one_run(folder: Path) -> xr.Dataset:
+    run = read(folder / "run.nc")
+    spectrum = read(folder / "final_spectrum.nc")
+    ds = run[list(PER_EPOCH)]
+    ds["lambda_max"] = spectrum["eigenvalues"].isel(eig_index=0, drop=True)
+    ds["lambda_max_residual"] = spectrum["residuals"].isel(eig_index=0, drop=True)
+    for name in ("eigenvalues", "residuals", "converged"):
+        ds[name] = spectrum[name]
+    ds["diverged"] = xr.DataArray(int(run.attrs["diverged"]), attrs={"long_name": "1 if the run diverged"})
+    ds["diverged_epoch"] = xr.DataArray(int(run.attrs["diverged_epoch"]), attrs={"long_name": "epoch of divergence (0: none)"})
+    ds.attrs = {}
+    return ds
+
+
+def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Dataset:
+    """Combine every run of the study (read from ``study_dir``) into one dataset."""
+    from ..config import Study
+
+    study_dir = Path(study_dir)
+    study = Study(study_dir.name, study_cfg)
+    T = study.epochs
+    nested = [
+        [[_one_run(study_dir / run_dir(seed, d, t, T)) for t in study.switch_epochs] for d in study.directions]
+        for seed in study.seeds
+    ]
+    ds = xr.combine_nested(
+        nested,
+        concat_dim=["seed", "direction", "switch_epoch"],
+        join="exact",
+        compat="no_conflicts",
+        combine_attrs="drop",
+        data_vars="all",
+        coords="different",
+    )
+    ds = ds.assign_coords(
+        seed=("seed", study.seeds, {"long_name": "random seed (initialisation and minibatch order)"}),
+        direction=("direction", study.directions, {"long_name": "first optimizer -> second optimizer"}),
+        switch_epoch=("switch_epoch", study.switch_epochs, {"long_name": "epoch t after which the second optimizer runs", "units": "1"}),
+    )
+    ds["lambda_max"].attrs.update(long_name="largest Hessian eigenvalue of the final model", units="1")
+    ds["lambda_max_residual"].attrs.update(long_name="Ritz residual norm of lambda_max", units="1")
+    ds.attrs.update(_accounting(study_dir, study))
+    ds.attrs.update(provenance_attrs(study_cfg, study=study.name))
+    return ds
+
+
+def _accounting(study_dir: Path, study) -> dict:
+    """Epochs the pipeline trained (each distinct run once, branches only after their switch)
+    against what one full run per switch point would have trained."""
+    trained = 0
+    folders = {run_dir(s, d, t, study.epochs) for s in study.seeds for d in study.directions for t in study.switch_epochs}
+    for folder in sorted(folders):
+        with xr.open_dataset(study_dir / folder / "run.nc", engine=ENGINE) as run:
+            trained += int(run.attrs["epochs_trained"])
+    return {"epochs_trained": trained, "epochs_naive": study.epochs_naive(), "runs": json.dumps(sorted(folders))}

@@ -1,0 +1,224 @@
+"""The epoch-based training loop with optimizer switching, exact resume and divergence handling."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..data import DatasetTensors, augment_batch
+from ..models import build_model
+from ..optim import (
+    SAM,
+    frozen_bn_statistics,
+    learning_rate,
+    make_optimizer,
+    phase_index,
+    set_learning_rate,
+    switch_optimizer,
+)
+from . import checkpoint as ckpt
+from .losses import make_loss
+from .spec import RunSpec, epoch_seed
+
+METRICS = ("train_loss", "train_error", "test_loss", "test_error", "lr", "grad_norm")
+
+
+@dataclass
+class RunHistory:
+    """Per-epoch metrics of epochs 1…len; ``optimizer`` names the optimizer of each epoch."""
+
+    metrics: dict = field(default_factory=lambda: {m: [] for m in METRICS})
+    optimizer: list = field(default_factory=list)
+    diverged: bool = False
+    diverged_epoch: int = 0  # 0: did not diverge
+
+    @property
+    def last_epoch(self) -> int:
+        return len(self.optimizer)
+
+    def to_state(self) -> dict:
+        return dict(metrics=self.metrics, optimizer=self.optimizer, diverged=self.diverged, diverged_epoch=self.diverged_epoch)
+
+    @classmethod
+    def from_state(cls, state: dict) -> "RunHistory":
+        return cls(
+            metrics={k: list(v) for k, v in state["metrics"].items()},
+            optimizer=list(state["optimizer"]),
+            diverged=bool(state["diverged"]),
+            diverged_epoch=int(state["diverged_epoch"]),
+        )
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was requested but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def build_seeded_model(spec: RunSpec, data: DatasetTensors, device, dtype) -> nn.Module:
+    """Initialisation is a function of the seed only."""
+    torch.manual_seed(spec.seed)
+    model = build_model(spec.model, tuple(data.x_train.shape[1:]), data.num_classes)
+    return model.to(device=device, dtype=dtype)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_size: int) -> tuple[float, float]:
+    """Mean loss and error fraction over (x, y) in eval mode (BatchNorm running statistics)."""
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
+    wrong = torch.zeros((), dtype=torch.int64, device=x.device)
+    for i in range(0, len(x), batch_size):
+        out = model(x[i : i + batch_size])
+        t = y[i : i + batch_size]
+        loss_sum += loss_fn(out, t).double() * len(t)
+        wrong += (out.argmax(1) != t).sum()
+    model.train(was_training)
+    return float(loss_sum) / len(x), int(wrong) / len(x)
+
+
+def _global_grad_norm(model: nn.Module) -> torch.Tensor:
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+def _train_step(model, optimizer, loss_fn, x, y) -> tuple[torch.Tensor, torch.Tensor]:
+    """One update; returns (loss at θ, ‖∇L_ξ(θ)‖) without synchronising the device."""
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    if isinstance(optimizer, SAM):
+        grad_norm = optimizer.first_step(zero_grad=True)
+        with frozen_bn_statistics(model):
+            loss_fn(model(x), y).backward()
+        optimizer.second_step(zero_grad=True)
+    else:
+        grad_norm = _global_grad_norm(model)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    return loss.detach(), grad_norm
+
+
+class Trainer:
+    """Trains one run described by a :class:`RunSpec` on a prepared dataset."""
+
+    def __init__(self, spec: RunSpec, data: DatasetTensors, log=print):
+        self.spec, self.log = spec, log
+        self.device = resolve_device(spec.device)
+        self.dtype = getattr(torch, spec.dtype)
+        self.data = data.to(self.device)
+        self.x_test = data.normalized("test", device=self.device, dtype=self.dtype)
+        self.x_train_eval = data.normalized("train", device=self.device, dtype=self.dtype)
+        self.loss_fn = make_loss(spec.loss, data.num_classes)
+        self.model = build_seeded_model(spec, data, self.device, self.dtype)
+        self.history = RunHistory()
+        self.optimizer = None
+
+    # -- state -----------------------------------------------------------------------------
+    def _optimizer_for_epoch(self, epoch: int):
+        phase = self.spec.phases[phase_index(list(self.spec.phases), max(epoch, 1))]
+        lr = learning_rate(self.spec.lr_schedule, max(epoch, 1), self.spec.epochs)
+        return make_optimizer(phase, self.model.parameters(), lr)
+
+    def restore(self, path: str | Path) -> None:
+        """Continue from a checkpoint of this run or of a run sharing its prefix."""
+        state = ckpt.load(path)
+        epoch = int(state["epoch"])
+        if state["prefix_key"] != self.spec.prefix_key(epoch):
+            raise ValueError(
+                f"checkpoint {path} (epoch {epoch}) was written by a run whose trajectory up to "
+                "that epoch differs from this one (seed, model, data, schedule or optimizer settings)"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer = self._optimizer_for_epoch(epoch)
+        if state["optimizer"]:
+            self.optimizer.load_state_dict(state["optimizer"])
+        self.history = RunHistory.from_state(state["history"])
+
+    def state(self) -> dict:
+        epoch = self.history.last_epoch
+        return dict(
+            epoch=epoch,
+            prefix_key=self.spec.prefix_key(epoch),
+            model=self.model.state_dict(),
+            optimizer=self.optimizer.state_dict() if self.optimizer is not None else {},
+            history=self.history.to_state(),
+        )
+
+    # -- training --------------------------------------------------------------------------
+    def train_epoch(self, epoch: int) -> tuple[float, float]:
+        """One pass over the data in the order of (seed, epoch); returns mean loss and ‖g‖."""
+        spec, data = self.spec, self.data
+        phase = spec.phases[phase_index(list(spec.phases), epoch)]
+        n = len(data.x_train)
+        gen = torch.Generator().manual_seed(epoch_seed(spec.seed, epoch))
+        torch.manual_seed(epoch_seed(spec.seed, epoch))  # dropout etc.: also a function of (seed, epoch)
+        order = torch.randperm(n, generator=gen).to(self.device)
+        batch = n if phase.full_batch else spec.batch_size
+        self.model.train()
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        norm_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        steps = 0
+        for i in range(0, n, batch):
+            idx = order[i : i + batch]
+            x = augment_batch(data.x_train[idx], spec.augmentation, gen)
+            x = data.normalize(x, dtype=self.dtype)
+            loss, grad_norm = _train_step(self.model, self.optimizer, self.loss_fn, x, data.y_train[idx])
+            loss_sum += loss.double()
+            norm_sum += grad_norm.double()
+            steps += 1
+        return float(loss_sum) / steps, float(norm_sum) / steps
+
+    def run(self, state_dir: str | Path, keep_epochs=()) -> RunHistory:
+        """Train to ``spec.epochs``, checkpointing into ``state_dir`` every ``checkpoint_every``
+        epochs and at each epoch in ``keep_epochs``; stops early (and records it) on divergence."""
+        spec = self.spec
+        keep_epochs = set(keep_epochs)
+        phases = list(spec.phases)
+        if self.optimizer is None:
+            self.optimizer = self._optimizer_for_epoch(0)
+        start = self.history.last_epoch
+        if self.history.diverged:
+            self.log(f"starting point diverged at epoch {self.history.diverged_epoch}: nothing to train")
+            return self.history
+        for epoch in range(start + 1, spec.epochs + 1):
+            tic = time.perf_counter()
+            phase = phases[phase_index(phases, epoch)]
+            lr = learning_rate(spec.lr_schedule, epoch, spec.epochs)
+            if epoch > 1 and phase_index(phases, epoch) != phase_index(phases, epoch - 1):
+                self.optimizer = switch_optimizer(self.optimizer, phase, self.model.parameters(), lr, spec.momentum_policy)
+                self.log(f"epoch {epoch}: switch to {phase.optimizer} (momentum {spec.momentum_policy})")
+            set_learning_rate(self.optimizer, lr)
+            mean_loss, grad_norm = self.train_epoch(epoch)
+            self._record(epoch, phase.optimizer, lr, grad_norm)
+            m = self.history.metrics
+            diverged = not all(math.isfinite(v) for v in (mean_loss, m["train_loss"][-1], m["test_loss"][-1]))
+            self.log(
+                f"epoch {epoch}/{spec.epochs} [{phase.optimizer}] lr={lr:.4g} train_loss={m['train_loss'][-1]:.4f} "
+                f"train_err={m['train_error'][-1]:.4f} test_loss={m['test_loss'][-1]:.4f} "
+                f"test_err={m['test_error'][-1]:.4f} grad_norm={grad_norm:.4g} ({time.perf_counter() - tic:.2f}s)"
+            )
+            if diverged:
+                self.history.diverged, self.history.diverged_epoch = True, epoch
+                self.log(f"DIVERGED at epoch {epoch}: non-finite loss; the run stops here and is recorded as diverged")
+                ckpt.save_atomic(self.state(), ckpt.state_path(state_dir, epoch))
+                break
+            if epoch % spec.checkpoint_every == 0 or epoch in keep_epochs or epoch == spec.epochs:
+                ckpt.save_atomic(self.state(), ckpt.state_path(state_dir, epoch))
+                ckpt.prune_states(state_dir, keep_epochs)
+        return self.history
+
+    def _record(self, epoch: int, optimizer: str, lr: float, grad_norm: float) -> None:
+        data, m = self.data, self.history.metrics
+        train_loss, train_err = evaluate(self.model, self.x_train_eval, data.y_train, self.loss_fn, self.spec.eval_batch_size)
+        test_loss, test_err = evaluate(self.model, self.x_test, data.y_test, self.loss_fn, self.spec.eval_batch_size)
+        for k, v in zip(METRICS, (train_loss, train_err, test_loss, test_err, lr, grad_norm)):
+            m[k].append(v)
+        self.history.optimizer.append(optimizer)

@@ -1,0 +1,35 @@
+"""Shared fixtures: a small prepared digits file and a tiny run spec, built once per session."""
+
+from __future__ import annotations
+
+import pytest
+
+from sharpness.data import prepare_dataset
+from sharpness.optim import Phase
+from sharpness.train import RunSpec
+
+
+@pytest.fixture(scope="session")
+def digits_file(tmp_path_factory) -> str:
+    """300 training images of scikit-learn's digits, prepared as the pipeline would."""
+    path = tmp_path_factory.mktemp("data") / "digits-n300.pt"
+    prepare_dataset("digits", None, path, n_train=300)
+    return str(path)
+
+
+def make_spec(phases=(("sgd", 4),), **overrides) -> RunSpec:
+    """A run of a tiny MLP; ``phases`` as (optimizer, until_epoch) pairs."""
+    settings = {"sgd": {"momentum": 0.9, "weight_decay": 5e-4}, "sam": {"rho": 0.05, "momentum": 0.9, "weight_decay": 5e-4},
+                "usam": {"rho": 0.5, "momentum": 0.9}}
+    fields = dict(
+        seed=0,
+        epochs=phases[-1][1],
+        model={"name": "mlp", "width": 16, "depth": 1},
+        loss="cross_entropy",
+        batch_size=64,
+        lr_schedule={"name": "constant", "lr": 0.05},
+        phases=tuple(Phase(opt, until, settings[opt]) for opt, until in phases),
+        dataset={"name": "digits", "n_train": 300},
+    )
+    fields.update(overrides)
+    return RunSpec(**fields)
