@@ -10,7 +10,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The embedded default study, unless a study config is given (--configfile configs/paper/…):
+# Snakemake would otherwise merge both and run the default study too.
+if "studies" not in config:
+
+    configfile: "config.yaml"
 
 
 include: "rules/common.smk"
@@ -23,6 +27,6 @@ include: "rules/archive.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True

@@ -1,30 +1,32 @@
+# The study's store, figure data, config slice and provenance in one tarball.
 rule archive:
-    """The study's store, figure data, config slice and provenance in one tarball."""
-    output:
-        "results/archive/{study}.tar.gz",
     input:
         store="results/{study}/{study}.nc",
         figures=lambda wc: [
             f"results/figures/{f}.nc" for f in PLOTS if wc.study in plot_studies(f)
         ],
         code=code("store"),
-    params:
-        study=lambda wc: STUDIES[wc.study].cfg,
+    output:
+        "results/archive/{study}.tar.gz",
     log:
         "logs/archive/{study}.log",
     conda:
         "../envs/report.yaml"
+    params:
+        study=lambda wc: canonical(STUDIES[wc.study].cfg),
     script:
         "scripts/run_rule.py"
 
 
+# SHA256SUMS over all archives, verifiable with `sha256sum -c` inside results/archive.
 rule checksums:
-    """SHA256SUMS over all archives, verifiable with `sha256sum -c` inside results/archive."""
-    output:
-        "results/archive/SHA256SUMS",
     input:
         expand("results/archive/{study}.tar.gz", study=STUDIES),
+    output:
+        "results/archive/SHA256SUMS",
     log:
         "logs/archive/checksums.log",
+    conda:
+        "../envs/report.yaml"
     shell:
         "(cd results/archive && sha256sum $(basename -a {input}) > SHA256SUMS) 2> {log}"

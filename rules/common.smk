@@ -30,6 +30,11 @@ wildcard_constraints:
     fig_id="|".join(PLOTS) or "NONE",
 
 
+def canonical(value):
+    """A config slice as sorted JSON: reordering keys in config.yaml reruns nothing."""
+    return json.dumps(value, sort_keys=True)
+
+
 def code(*subpackages):
     """Package files a rule's result depends on: Snakemake does not track imported modules."""
     files = [SRC / "__init__.py", SRC / "pipeline.py"]
@@ -61,7 +66,10 @@ def run_dirs(study):
         dirs += [f"seed{seed}/{opt}" for opt in study.prefix_optimizers]
         for d in study.directions:
             first, second = d.split("->")
-            dirs += [f"seed{seed}/{first}-{second}/t{t}" for t in study.interior_switch_epochs]
+            dirs += [
+                f"seed{seed}/{first}-{second}/t{t}"
+                for t in study.interior_switch_epochs
+            ]
     return dirs
 
 

@@ -1,16 +1,16 @@
+# One tensor file per dataset (and subset), with its SHA-256 beside it.
 rule prepare_dataset:
-    """One tensor file per dataset (and subset), with its SHA-256 beside it."""
+    input:
+        code=code("data"),
     output:
         tensors="results/data/{dataset}.pt",
         meta="results/data/{dataset}.pt.json",
-    input:
-        code=code("data"),
-    params:
-        spec=lambda wc: dataset_spec(wc.dataset),
-        root=config["data_root"],
     log:
         "logs/data/{dataset}.log",
     conda:
         "../envs/torch.yaml"
+    params:
+        spec=lambda wc: canonical(dataset_spec(wc.dataset)),
+        root=config["data_root"],
     script:
         "scripts/run_rule.py"

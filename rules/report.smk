@@ -1,41 +1,62 @@
-rule figure:
-    """A paper figure, and the numbers it plots as netCDF beside it."""
-    output:
-        figures=report(
-            expand("results/figures/{{fig_id}}.{ext}", ext=config["figures"]["formats"]),
-            caption="captions/figure.rst",
-            category="Figures",
-        ),
-        data="results/figures/{fig_id}.nc",
+# The numbers a paper figure plots, reduced from the study stores (mean ± std over seeds).
+rule figure_data:
     input:
         stores=lambda wc: [f"results/{s}/{s}.nc" for s in plot_studies(wc.fig_id)],
         code=code("report", "store", "theory"),
-    params:
-        options=lambda wc: PLOTS[wc.fig_id],
-        caption=lambda wc: FIGURES[wc.fig_id].caption,
-        style={k: v for k, v in config["figures"].items() if k != "plots"},
+    output:
+        "results/figures/{fig_id}.nc",
     log:
-        "logs/figures/{fig_id}.log",
+        "logs/figures/{fig_id}.data.log",
     conda:
         "../envs/report.yaml"
+    params:
+        options=lambda wc: canonical(PLOTS[wc.fig_id]),
     script:
         "scripts/run_rule.py"
 
 
-rule table:
-    """A paper table as CSV and Markdown."""
+# The figure itself, drawn from its numbers only: styling never recomputes them.
+rule figure:
+    input:
+        data="results/figures/{fig_id}.nc",
+        code=code("report"),
     output:
-        csv=report("results/tables/{fig_id}.csv", caption="captions/table.rst", category="Tables"),
-        md="results/tables/{fig_id}.md",
+        report(
+            expand(
+                "results/figures/{{fig_id}}.{ext}", ext=config["figures"]["formats"]
+            ),
+            caption="captions/figure.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/figures/{fig_id}.log",
+    conda:
+        "../envs/report.yaml"
+    params:
+        caption=lambda wc: FIGURES[wc.fig_id].caption,
+        style=canonical({k: v for k, v in config["figures"].items() if k != "plots"}),
+    script:
+        "scripts/run_rule.py"
+
+
+# A paper table as CSV and Markdown.
+rule table:
     input:
         stores=lambda wc: [f"results/{s}/{s}.nc" for s in plot_studies(wc.fig_id)],
         code=code("report", "store", "theory"),
-    params:
-        options=lambda wc: PLOTS[wc.fig_id],
-        caption=lambda wc: TABLES[wc.fig_id].caption,
+    output:
+        csv=report(
+            "results/tables/{fig_id}.csv",
+            caption="captions/table.rst",
+            category="Tables",
+        ),
+        md="results/tables/{fig_id}.md",
     log:
         "logs/tables/{fig_id}.log",
     conda:
         "../envs/report.yaml"
+    params:
+        options=lambda wc: canonical(PLOTS[wc.fig_id]),
+        caption=lambda wc: TABLES[wc.fig_id].caption,
     script:
         "scripts/run_rule.py"

@@ -1,19 +1,19 @@
+# Top Hessian eigenvalues of a final model on a fixed, recorded training subset.
 rule final_sharpness:
-    """Top Hessian eigenvalues of a final model on a fixed, recorded training subset."""
-    output:
-        "results/{study}/seed{seed}/{run}/final_spectrum.nc",
     input:
         run="results/{study}/seed{seed}/{run}/run.nc",
         final="results/{study}/seed{seed}/{run}/final.pt",
         data=dataset_file,
         code=code("data", "measure", "models", "spectrum", "store", "train"),
-    params:
-        settings=lambda wc: STUDIES[wc.study].cfg["sharpness"],
+    output:
+        "results/{study}/seed{seed}/{run}/final_spectrum.nc",
     log:
         "logs/{study}/seed{seed}/{run}/final_sharpness.log",
-    resources:
-        **TRAIN_RESOURCES,
     conda:
         "../envs/torch.yaml"
+    resources:
+        **TRAIN_RESOURCES,
+    params:
+        settings=lambda wc: canonical(STUDIES[wc.study].cfg["sharpness"]),
     script:
         "scripts/run_rule.py"

@@ -1,6 +1,7 @@
 """Determinism of the training loop: exact prefixes, exact resume, divergence recorded."""
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -61,14 +62,26 @@ def test_interrupted_job_resumes_to_bit_identical_weights(digits_file, tmp_path)
     assert list(read(full / "run.nc").test_loss.values) == list(read(interrupted / "run.nc").test_loss.values)
 
 
-def test_state_written_for_other_settings_is_discarded(digits_file, tmp_path):
-    _train(make_spec((("sgd", 2),), lr_schedule={"name": "constant", "lr": 0.2}), digits_file, tmp_path, "run")
+def _interrupted_state(spec, digits_file, state_dir, epochs):
+    """The state a job of one-phase ``spec`` leaves when killed after ``epochs`` epochs."""
+    short = replace(spec, epochs=epochs, phases=(replace(spec.phases[0], until_epoch=epochs),))
+    Trainer(short, load_prepared(digits_file), log=lambda m: None).run(state_dir)
+
+
+@pytest.mark.parametrize("stale", ["settings", "code"])
+def test_state_written_for_other_settings_or_code_is_discarded(digits_file, tmp_path, monkeypatch, stale):
+    spec = make_spec((("sgd", 3),))
+    if stale == "settings":
+        _interrupted_state(make_spec((("sgd", 3),), lr_schedule={"name": "constant", "lr": 0.2}), digits_file, tmp_path / "run" / "state", 2)
+    else:
+        _interrupted_state(spec, digits_file, tmp_path / "run" / "state", 2)
+        monkeypatch.setattr(ckpt, "code_digest", lambda: "edited training code")
     messages = []
-    spec = make_spec((("sgd", 2),))
     train_job(spec, digits_file, tmp_path / "run" / "state", tmp_path / "run" / "final.pt", tmp_path / "run" / "run.nc", log=messages.append)
     assert any("discarding resumable state" in m for m in messages)
     reference = _train(spec, digits_file, tmp_path, "reference")
     _assert_same_weights(_weights(tmp_path / "run" / "final.pt"), _weights(reference / "final.pt"))
+    assert not (tmp_path / "run" / "state").exists()  # a finished job leaves no resumable state
 
 
 def test_checkpoint_from_a_different_prefix_is_refused(digits_file, tmp_path):

@@ -24,7 +24,7 @@ def _logger(path: str):
 def prepare_dataset(smk, log) -> None:
     from .data import prepare_dataset as prepare
 
-    spec = dict(smk.params.spec)
+    spec = json.loads(smk.params.spec)
     name = spec.pop("name")
     record = prepare(name, smk.params.root, smk.output.tensors, **spec)
     log(f"prepared {name} {spec}: sha256 {record['sha256']}, shapes {record['shapes']}")
@@ -57,7 +57,7 @@ def train(smk, log) -> None:
 def final_sharpness(smk, log) -> None:
     from .measure import final_spectrum
 
-    final_spectrum(smk.input.run, smk.input.final, smk.input.data, dict(smk.params.settings), smk.output[0], log=log)
+    final_spectrum(smk.input.run, smk.input.final, smk.input.data, json.loads(smk.params.settings), smk.output[0], log=log)
 
 
 def collect(smk, log) -> None:
@@ -65,29 +65,36 @@ def collect(smk, log) -> None:
     from .store.study import collect_switching_study
 
     study_dir = Path(smk.output[0]).parent
-    ds = collect_switching_study(study_dir, dict(smk.params.study))
+    ds = collect_switching_study(study_dir, json.loads(smk.params.study))
     write_atomic(ds, smk.output[0])
     log(f"collected {dict(ds.sizes)}; epochs_trained={ds.attrs['epochs_trained']} epochs_naive={ds.attrs['epochs_naive']}")
+
+
+def figure_data(smk, log) -> None:
+    from .report import write_figure_data
+
+    write_figure_data(smk.wildcards.fig_id, list(smk.input.stores), json.loads(smk.params.options), smk.output[0])
+    log(f"wrote the numbers of {smk.wildcards.fig_id}")
 
 
 def figure(smk, log) -> None:
     from .report import draw_figure
 
-    draw_figure(smk.wildcards.fig_id, list(smk.input.stores), dict(smk.params.options), dict(smk.params.style), list(smk.output.figures), smk.output.data)
-    log(f"drew {smk.wildcards.fig_id}: {list(smk.output.figures)}")
+    draw_figure(smk.wildcards.fig_id, smk.input.data, json.loads(smk.params.style), list(smk.output))
+    log(f"drew {smk.wildcards.fig_id}: {list(smk.output)}")
 
 
 def table(smk, log) -> None:
     from .report import write_table
 
-    write_table(smk.wildcards.fig_id, list(smk.input.stores), dict(smk.params.options), smk.output.csv, smk.output.md)
+    write_table(smk.wildcards.fig_id, list(smk.input.stores), json.loads(smk.params.options), smk.output.csv, smk.output.md)
     log(f"wrote table {smk.wildcards.fig_id}")
 
 
 def archive(smk, log) -> None:
     from .store.archive import write_archive
 
-    members = write_archive(smk.output[0], smk.input.store, list(smk.input.figures), dict(smk.params.study), smk.wildcards.study)
+    members = write_archive(smk.output[0], smk.input.store, list(smk.input.figures), json.loads(smk.params.study), smk.wildcards.study)
     log(f"archived {members}")
 
 
@@ -97,6 +104,7 @@ STEPS = {
     "train_branch": train,
     "final_sharpness": final_sharpness,
     "collect": collect,
+    "figure_data": figure_data,
     "figure": figure,
     "table": table,
     "archive": archive,
@@ -106,6 +114,10 @@ STEPS = {
 def run_step(smk) -> None:
     """Run the step named after ``smk.rule``, logging to ``smk.log[0]``."""
     log, handle = _logger(smk.log[0])
+    import torch
+
+    # Small models gain nothing from intra-op threads, and parallel jobs would oversubscribe.
+    torch.set_num_threads(max(1, int(smk.threads)))
     try:
         STEPS[smk.rule](smk, log)
     except BaseException:

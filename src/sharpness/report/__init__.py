@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..store import provenance_attrs, write_atomic
+from ..store import provenance_attrs, read, write_atomic
 from . import switching
 from .registry import FIGURES, TABLES
 from .style import apply_theme, save
@@ -28,13 +28,15 @@ def figure_data(fig_id: str, stores: list[str], options: dict):
     return ds
 
 
-def draw_figure(fig_id: str, stores: list[str], options: dict, style: dict, figure_paths: list[str], data_path: str) -> None:
-    """Compute the plotted numbers, save them as netCDF, and draw them in every format."""
-    ds = figure_data(fig_id, stores, options)
-    write_atomic(ds, data_path)
+def write_figure_data(fig_id: str, stores: list[str], options: dict, data_path: str) -> None:
+    write_atomic(figure_data(fig_id, stores, options), data_path)
+
+
+def draw_figure(fig_id: str, data_path: str, style: dict, figure_paths: list[str]) -> None:
+    """Draw the numbers saved by :func:`write_figure_data`, in every requested format."""
     apply_theme(style)
     _, draw = _FIGURE_FUNCTIONS[fig_id]
-    save(draw(ds), figure_paths, dpi=style.get("dpi", 150))
+    save(draw(read(data_path)), figure_paths, dpi=style.get("dpi", 150))
 
 
 def write_table(fig_id: str, stores: list[str], options: dict, csv_path: str, md_path: str) -> None:
@@ -55,4 +57,4 @@ def _write_text(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["FIGURES", "TABLES", "draw_figure", "figure_data", "write_table"]
+__all__ = ["FIGURES", "TABLES", "draw_figure", "figure_data", "write_figure_data", "write_table"]

@@ -67,6 +67,7 @@ def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Datase
         direction=("direction", study.directions, {"long_name": "first optimizer -> second optimizer"}),
         switch_epoch=("switch_epoch", study.switch_epochs, {"long_name": "epoch t after which the second optimizer runs", "units": "1"}),
     )
+    ds = ds.transpose("seed", "direction", "switch_epoch", "epoch", "eig_index")
     ds["lambda_max"].attrs.update(long_name="largest Hessian eigenvalue of the final model", units="1")
     ds["lambda_max_residual"].attrs.update(long_name="Ritz residual norm of lambda_max", units="1")
     ds.attrs.update(_accounting(study_dir, study))

@@ -8,15 +8,31 @@ finds it again.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 import torch
 
 _STATE_NAME = re.compile(r"epoch(\d+)\.pt$")
+# The subpackages whose code determines a trajectory: resumable state from other code is stale.
+_TRAJECTORY_CODE = ("data", "models", "optim", "train")
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """SHA-256 over the source files that determine a training trajectory."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for sub in _TRAJECTORY_CODE:
+        for path in sorted((root / sub).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def save_atomic(obj, path: str | os.PathLike) -> None:

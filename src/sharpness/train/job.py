@@ -18,15 +18,15 @@ from .spec import RunSpec
 
 
 def _usable_state(state_dir: Path, spec: RunSpec, log) -> Path | None:
-    """The newest resumable checkpoint, unless it belongs to a different configuration
-    (then the stale state is removed: the job was rerun because its settings changed)."""
+    """The newest resumable checkpoint, unless it was written for other settings or by other
+    training code (then the stale state is removed: the job is rerun because those changed)."""
     latest = ckpt.latest_state(state_dir)
     if latest is None:
         return None
     state = ckpt.load(latest)
-    if state["prefix_key"] == spec.prefix_key(int(state["epoch"])):
+    if state["prefix_key"] == spec.prefix_key(int(state["epoch"])) and state.get("code") == ckpt.code_digest():
         return latest
-    log(f"discarding resumable state in {state_dir}: written for other settings")
+    log(f"discarding resumable state in {state_dir}: written for other settings or by other code")
     shutil.rmtree(state_dir)
     return None
 
@@ -69,4 +69,7 @@ def train_job(
     ckpt.copy_atomic(final_state, final_checkpoint)
     attrs = provenance_attrs(config_slice, run_spec=spec.to_dict(), dataset_sha256=data.meta.get("sha256", ""))
     write_atomic(run_dataset(history, spec, attrs, start_epoch), run_netcdf)
+    # Finished: the resumable state has served its purpose. Keeping it would let a later,
+    # deliberate rerun (changed code, --forcerun) "resume" a run that is already complete.
+    shutil.rmtree(state_dir, ignore_errors=True)
     log(f"done: epoch {history.last_epoch} of {spec.epochs} (continued from epoch {start_epoch}), diverged={history.diverged}")

@@ -147,6 +147,7 @@ class Trainer:
         return dict(
             epoch=epoch,
             prefix_key=self.spec.prefix_key(epoch),
+            code=ckpt.code_digest(),
             model=self.model.state_dict(),
             optimizer=self.optimizer.state_dict() if self.optimizer is not None else {},
             history=self.history.to_state(),

@@ -1,0 +1,44 @@
+"""Hessian spectrum engine: top eigenpairs, trace, ‖H‖²_F, spectral density and alignment.
+
+Algorithms work on any symmetric operator with ``matvec``/``dim`` (:class:`HessianOperator` for
+a network's mean loss over a recorded data subset, :class:`MatrixOperator` for explicit
+matrices); the ``hessian_*`` functions build the operator from ``(model, loss_fn, batches)``.
+"""
+
+from sharpness.spectrum.alignment import align_eigen_sam, alignment
+from sharpness.spectrum.api import (
+    hessian_eigenvalues,
+    hessian_frobenius_sq,
+    hessian_trace,
+    power_iteration,
+    spectral_density,
+)
+from sharpness.spectrum.density import SpectralDensity, gaussian_mixture_density, slq_density
+from sharpness.spectrum.lanczos import LanczosResult, top_eigenpairs
+from sharpness.spectrum.linear_operator import MatrixOperator, SymmetricOperator
+from sharpness.spectrum.operator import HessianOperator
+from sharpness.spectrum.power import PowerIterationResult, dominant_eigenpair
+from sharpness.spectrum.trace import TraceEstimate, estimate_frobenius_sq, estimate_trace
+
+__all__ = [
+    "HessianOperator",
+    "LanczosResult",
+    "MatrixOperator",
+    "PowerIterationResult",
+    "SpectralDensity",
+    "SymmetricOperator",
+    "TraceEstimate",
+    "align_eigen_sam",
+    "alignment",
+    "dominant_eigenpair",
+    "estimate_frobenius_sq",
+    "estimate_trace",
+    "gaussian_mixture_density",
+    "hessian_eigenvalues",
+    "hessian_frobenius_sq",
+    "hessian_trace",
+    "power_iteration",
+    "slq_density",
+    "spectral_density",
+    "top_eigenpairs",
+]

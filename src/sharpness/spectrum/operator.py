@@ -1,0 +1,282 @@
+"""The Hessian of a network's mean loss over a fixed data subset, as a symmetric linear operator.
+
+The operator works on a snapshot of the trainable parameters taken at construction (cast to
+``dtype`` and moved to ``device``) and evaluates the network through
+``torch.func.functional_call``: the model's own parameters, buffers and BatchNorm running
+statistics are never written, and each module's train/eval flag is restored after every pass.
+
+Loss weighting: ``loss_fn(output, target)`` returns the mean over its batch, so batch ``b`` with
+``n_b`` samples enters the full-data loss with weight ``n_b / N``. Unequal batch sizes then give
+exactly the mean over all ``N`` samples.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal
+
+import torch
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from sharpness.spectrum.linear_operator import _check_vector
+
+BnMode = Literal["eval", "train"]
+HvpMethod = Literal["double_backward", "forward_over_reverse", "auto"]
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+_METHODS = ("double_backward", "forward_over_reverse", "auto")
+_BN_MODES = ("eval", "train")
+
+
+class HessianOperator:
+    """``H = ∇²_θ (1/N) Σ_i loss_i(θ)`` over all samples of ``batches``, applied as ``matvec``.
+
+    ``bn_mode="eval"`` puts every module in eval mode (BatchNorm uses running statistics).
+    ``bn_mode="train"`` puts only BatchNorm layers in train mode (each batch normalised by its
+    own statistics); dropout and every other module stay in eval mode in both cases, because a
+    random operator would break Lanczos. Running statistics are never updated.
+
+    ``method="double_backward"`` differentiates the gradient graph; with ``reuse_graph`` that
+    graph is built once and kept, so each HVP costs one backward pass through it. If keeping it
+    runs out of memory the operator falls back to rebuilding it one batch at a time.
+    ``method="forward_over_reverse"`` pushes ``v`` forward (``torch.func.jvp``) through
+    ``torch.func.grad`` one batch at a time.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: LossFn,
+        batches: Sequence[Batch],
+        *,
+        bn_mode: BnMode = "eval",
+        method: HvpMethod = "auto",
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        reuse_graph: bool = True,
+    ) -> None:
+        if bn_mode not in _BN_MODES:
+            raise ValueError(f"bn_mode must be one of {_BN_MODES}, got {bn_mode!r}")
+        if method not in _METHODS:
+            raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+        if len(batches) == 0:
+            raise ValueError("batches is empty")
+        trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+        if not trainable:
+            raise ValueError("model has no trainable parameters")
+
+        self.model = model
+        self.loss_fn = loss_fn
+        self.bn_mode: BnMode = bn_mode
+        self.method_requested: HvpMethod = method
+        self.method = _resolve_method(method)
+        self.reuse_graph = reuse_graph and self.method == "double_backward"
+        self.dtype = dtype if dtype is not None else trainable[0][1].dtype
+        self.device = torch.device(device) if device is not None else trainable[0][1].device
+
+        self._names = [name for name, _ in trainable]
+        self._shapes = [p.shape for _, p in trainable]
+        self._numels = [p.numel() for _, p in trainable]
+        self.dim = sum(self._numels)
+        self._params = {name: self._snapshot(p).requires_grad_(True) for name, p in trainable}
+        self._buffers = {name: self._snapshot(b) for name, b in model.named_buffers()}
+        self._batches = [(self._snapshot(x), self._snapshot(y)) for x, y in batches]
+        self.batch_sizes = [int(x.shape[0]) for x, _ in self._batches]
+        self.n_samples = sum(self.batch_sizes)
+        # (n_b / N): the exact weight of a batch mean in the all-sample mean.
+        self._weights = [size / self.n_samples for size in self.batch_sizes]
+
+        self.n_hvp = 0
+        self._graph_grads: list[torch.Tensor] | None = None  # per-parameter, graph attached
+        self._graph_loss: torch.Tensor | None = None
+
+    # ----------------------------------------------------------------- public interface
+
+    def matvec(self, v: torch.Tensor) -> torch.Tensor:
+        """``H v`` for a flat vector ``v`` of length ``dim`` (same dtype as the operator)."""
+        _check_vector(v, self.dim)
+        v = v.to(dtype=self.dtype, device=self.device)
+        self.n_hvp += 1
+        if self.method == "forward_over_reverse":
+            return self._hvp_forward_over_reverse(v)
+        if self.reuse_graph:
+            grads = self._retained_gradient_graph()
+            if grads is not None:
+                return self._hvp_through(grads, v, retain_graph=True)
+        return self._hvp_double_backward_per_batch(v)
+
+    def gradient(self) -> torch.Tensor:
+        """Flat gradient of the full-data mean loss, shape (dim,)."""
+        if self._graph_grads is not None:
+            return self._concat([g.detach() for g in self._graph_grads])
+        total = torch.zeros(self.dim, dtype=self.dtype, device=self.device)
+        params = list(self._params.values())
+        for weight, (x, y) in zip(self._weights, self._batches):
+            with self._modes():
+                loss = self._batch_loss(self._params, x, y)
+            grads = torch.autograd.grad(loss, params, allow_unused=True, materialize_grads=True)
+            total += weight * self._concat(grads)
+        return total
+
+    def loss(self) -> float:
+        """Full-data mean loss at the snapshot parameters."""
+        if self._graph_loss is not None:
+            return float(self._graph_loss)
+        with torch.no_grad(), self._modes():
+            total = sum(
+                weight * self._batch_loss(self._params, x, y)
+                for weight, (x, y) in zip(self._weights, self._batches)
+            )
+        return float(total)
+
+    def parameters_vector(self) -> torch.Tensor:
+        """The snapshot parameters flattened in ``named_parameters`` order, shape (dim,)."""
+        return self._concat([p.detach() for p in self._params.values()])
+
+    def unflatten(self, v: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Split a flat vector into parameter-shaped views keyed by parameter name."""
+        _check_vector(v, self.dim)
+        return dict(zip(self._names, self._split(v)))
+
+    def free_graph(self) -> None:
+        """Drop the retained gradient graph (it is rebuilt on the next ``matvec``)."""
+        self._graph_grads = None
+        self._graph_loss = None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "operator": "hessian",
+            "method": self.method,
+            "method_requested": self.method_requested,
+            "reuse_graph": self.reuse_graph,
+            "bn_mode": self.bn_mode,
+            "n_samples": self.n_samples,
+            "batch_sizes": list(self.batch_sizes),
+            "dim": self.dim,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "device": str(self.device),
+        }
+
+    # ----------------------------------------------------------------- HVP implementations
+
+    def _retained_gradient_graph(self) -> list[torch.Tensor] | None:
+        """The full-data gradient with its graph, built once; None if it does not fit."""
+        if self._graph_grads is None:
+            try:
+                self._graph_grads, self._graph_loss = self._gradient_with_graph(self._batches)
+            except torch.OutOfMemoryError:
+                self.free_graph()
+                self.reuse_graph = False
+                return None
+        return self._graph_grads
+
+    def _gradient_with_graph(
+        self, batches: Sequence[Batch], weights: Sequence[float] | None = None
+    ) -> tuple[list[torch.Tensor], torch.Tensor]:
+        weights = self._weights if weights is None else weights
+        with self._modes():
+            # One summed loss gives one graph and one autograd call per HVP, not one per batch.
+            loss = sum(w * self._batch_loss(self._params, x, y) for w, (x, y) in zip(weights, batches))
+        grads = torch.autograd.grad(
+            loss, list(self._params.values()), create_graph=True, allow_unused=True,
+            materialize_grads=True,
+        )
+        return list(grads), loss.detach()
+
+    def _hvp_through(
+        self, grads: list[torch.Tensor], v: torch.Tensor, *, retain_graph: bool
+    ) -> torch.Tensor:
+        params = list(self._params.values())
+        pieces = self._split(v)
+        # A gradient entry without a graph (e.g. of a parameter the loss is linear in with no
+        # coupling) has a zero Hessian row block; autograd refuses such outputs, so skip them.
+        live = [i for i, g in enumerate(grads) if g.requires_grad]
+        if not live:
+            return torch.zeros_like(v)
+        hv = torch.autograd.grad(
+            [grads[i] for i in live], params, grad_outputs=[pieces[i] for i in live],
+            retain_graph=retain_graph, allow_unused=True, materialize_grads=True,
+        )
+        return self._concat(hv)
+
+    def _hvp_double_backward_per_batch(self, v: torch.Tensor) -> torch.Tensor:
+        total = torch.zeros_like(v)
+        for weight, batch in zip(self._weights, self._batches):
+            # Weight 1 here and n_b/N below: peak memory is one batch's graph.
+            grads, _ = self._gradient_with_graph([batch], [1.0])
+            total += weight * self._hvp_through(grads, v, retain_graph=False)
+        return total
+
+    def _hvp_forward_over_reverse(self, v: torch.Tensor) -> torch.Tensor:
+        primals = {name: p.detach() for name, p in self._params.items()}
+        tangents = dict(zip(self._names, self._split(v)))
+        total = torch.zeros_like(v)
+        for weight, (x, y) in zip(self._weights, self._batches):
+
+            def batch_gradient(params: dict[str, torch.Tensor], y: torch.Tensor):
+                return torch.func.grad(lambda p: self._batch_loss(p, x, y))(params)
+
+            # Floating targets ride along as primals with an explicit zero tangent: with an
+            # implicit one, mse_loss's double backward under forward AD tries to write into an
+            # immutable ZeroTensor (torch 2.14).
+            target_tangent = torch.zeros_like(y) if y.is_floating_point() else None
+            with self._modes():
+                if target_tangent is None:
+                    _, hv = torch.func.jvp(lambda p: batch_gradient(p, y), (primals,), (tangents,))
+                else:
+                    _, hv = torch.func.jvp(batch_gradient, (primals, y), (tangents, target_tangent))
+            total += weight * self._concat([hv[name] for name in self._names])
+        return total
+
+    # ----------------------------------------------------------------- helpers
+
+    def _batch_loss(self, params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor):
+        buffers = self._buffers
+        if self.bn_mode == "train":
+            # Train-mode BatchNorm updates running stats in place: give it throwaway copies.
+            buffers = {name: b.clone() for name, b in buffers.items()}
+        output = torch.func.functional_call(self.model, {**params, **buffers}, (x,))
+        return self.loss_fn(output, y)
+
+    @contextlib.contextmanager
+    def _modes(self) -> Iterator[None]:
+        with _module_modes(self.model, batchnorm_training=self.bn_mode == "train"):
+            yield
+
+    def _snapshot(self, t: torch.Tensor) -> torch.Tensor:
+        dtype = self.dtype if t.is_floating_point() else t.dtype
+        return t.detach().to(device=self.device, dtype=dtype, copy=True)
+
+    def _split(self, v: torch.Tensor) -> list[torch.Tensor]:
+        chunks = torch.split(v, self._numels)
+        return [c.view(shape) for c, shape in zip(chunks, self._shapes)]
+
+    def _concat(self, tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+        return torch.cat([t.reshape(-1) for t in tensors])
+
+
+def _resolve_method(method: HvpMethod) -> str:
+    if method != "auto":
+        return method
+    # Double backward through a retained gradient graph is the fastest HVP measured on CPU
+    # (benchmarks/spectrum.py, numbers in README_API.md: one HVP costs about as much as one
+    # forward+backward gradient, while forward-over-reverse recomputes the forward and the
+    # backward each time). No CUDA measurement exists for this package, so CUDA gets the same
+    # choice rather than an unmeasured one.
+    return "double_backward"
+
+
+@contextlib.contextmanager
+def _module_modes(model: nn.Module, *, batchnorm_training: bool) -> Iterator[None]:
+    """Every module in eval mode except BatchNorm layers when asked; old flags restored."""
+    saved = [(module, module.training) for module in model.modules()]
+    try:
+        for module in model.modules():
+            module.training = batchnorm_training and isinstance(module, _BatchNorm)
+        yield
+    finally:
+        for module, training in saved:
+            module.training = training

@@ -1,0 +1,137 @@
+"""HessianOperator against the dense reference: HVPs, gradient, loss, BatchNorm policy."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from test_spectrum_cases import (
+    BATCH_SIZES,
+    MODEL_CASES,
+    N_SAMPLES,
+    dense_gradient,
+    flat_parameters,
+    make_case,
+    mean_loss_of_flat,
+    reference_hessian,
+)
+from torch import nn
+
+from sharpness.spectrum import HessianOperator
+
+HVP_VARIANTS = {
+    "double_backward+reuse": {"method": "double_backward", "reuse_graph": True},
+    "double_backward": {"method": "double_backward", "reuse_graph": False},
+    "forward_over_reverse": {"method": "forward_over_reverse"},
+}
+
+
+def _operator(case, **kwargs) -> HessianOperator:
+    return HessianOperator(case.model, case.loss_fn, case.batches, bn_mode=case.bn_mode, **kwargs)
+
+
+@pytest.mark.parametrize("variant", HVP_VARIANTS)
+@pytest.mark.parametrize("name", MODEL_CASES)
+def test_hvp_matches_dense_hessian(name, variant):
+    case = make_case(name)
+    hessian = reference_hessian(name)
+    operator = _operator(case, **HVP_VARIANTS[variant])
+    gen = torch.Generator().manual_seed(3)
+    for _ in range(3):  # repeated products exercise the retained graph
+        v = torch.randn(operator.dim, generator=gen, dtype=torch.float64)
+        assert (operator.matvec(v) - hessian @ v).abs().max() < 1e-10
+    assert operator.n_hvp == 3
+
+
+@pytest.mark.parametrize("name", MODEL_CASES)
+def test_gradient_and_loss_match_reference(name):
+    case = make_case(name)
+    expected_loss = float(mean_loss_of_flat(case)(flat_parameters(case.model)))
+    for kwargs in HVP_VARIANTS.values():
+        operator = _operator(case, **kwargs)
+        operator.matvec(torch.ones(operator.dim, dtype=torch.float64))  # builds any cached graph
+        assert torch.allclose(operator.gradient(), dense_gradient(case), rtol=0, atol=1e-12)
+        assert operator.loss() == pytest.approx(expected_loss, rel=1e-12)
+
+
+def test_unequal_batches_are_weighted_by_size_not_averaged():
+    case = make_case("mlp_tanh_mse")
+    operator = _operator(case)
+    assert operator.batch_sizes == list(BATCH_SIZES) and operator.n_samples == N_SAMPLES
+    v = torch.randn(operator.dim, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    # The plain average of per-batch Hessians is a different matrix; the operator must not be it.
+    per_batch = [HessianOperator(case.model, case.loss_fn, [b]).matvec(v) for b in case.batches]
+    weighted = sum(n * hv for n, hv in zip(BATCH_SIZES, per_batch)) / N_SAMPLES
+    unweighted = sum(per_batch) / len(per_batch)
+    assert torch.allclose(operator.matvec(v), weighted, atol=1e-12)
+    assert not torch.allclose(operator.matvec(v), unweighted, atol=1e-6)
+
+
+@pytest.mark.parametrize("variant", HVP_VARIANTS)
+def test_train_batchnorm_leaves_model_state_and_modes_untouched(variant):
+    case = make_case("cnn_bn_train")
+    case.model.train()
+    case.model[0].eval()  # a mixed pattern of flags, which must come back exactly
+    flags = [m.training for m in case.model.modules()]
+    state = {k: v.clone() for k, v in case.model.state_dict().items()}
+    operator = _operator(case, **HVP_VARIANTS[variant])
+    operator.matvec(torch.ones(operator.dim, dtype=torch.float64))
+    operator.gradient()
+    operator.loss()
+    assert [m.training for m in case.model.modules()] == flags
+    for key, value in case.model.state_dict().items():
+        assert torch.equal(value, state[key]), key
+
+
+def test_train_and_eval_batchnorm_give_different_hessians():
+    assert not torch.allclose(reference_hessian("cnn_bn_eval"), reference_hessian("cnn_bn_train"),
+                              atol=1e-3)
+
+
+def test_dropout_is_off_during_hvps():
+    case = make_case("mlp_tanh_mse")
+    model = nn.Sequential(case.model[0], case.model[1], nn.Dropout(0.5), case.model[2]).train()
+    operator = HessianOperator(model, case.loss_fn, case.batches)
+    v = torch.ones(operator.dim, dtype=torch.float64)
+    assert torch.allclose(operator.matvec(v), reference_hessian(case.name) @ v, atol=1e-10)
+    assert model.training
+
+
+def test_float32_operator_on_float64_model_and_describe():
+    case = make_case("mlp_relu_ce")
+    operator = HessianOperator(case.model, case.loss_fn, case.batches, dtype=torch.float32)
+    v = torch.randn(operator.dim, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    hv = operator.matvec(v)
+    assert hv.dtype == torch.float32
+    expected = reference_hessian(case.name) @ v
+    assert (hv.double() - expected).norm() < 1e-5 * expected.norm()
+    assert operator.describe() == {
+        "operator": "hessian", "method": "double_backward", "method_requested": "auto",
+        "reuse_graph": True, "bn_mode": "eval", "n_samples": 25, "batch_sizes": [7, 13, 5],
+        "dim": operator.dim, "dtype": "float32", "device": "cpu",
+    }
+
+
+def test_operator_snapshot_ignores_later_parameter_changes():
+    case = make_case("mlp_tanh_mse")
+    operator = _operator(case)
+    v = torch.ones(operator.dim, dtype=torch.float64)
+    before = operator.matvec(v)
+    with torch.no_grad():
+        for p in case.model.parameters():
+            p.add_(1.0)
+    assert torch.equal(operator.matvec(v), before)
+    assert torch.equal(operator.unflatten(operator.parameters_vector())["0.weight"] + 1.0,
+                       case.model[0].weight)
+
+
+def test_invalid_arguments_are_rejected():
+    case = make_case("mlp_tanh_mse")
+    with pytest.raises(ValueError, match="bn_mode"):
+        HessianOperator(case.model, case.loss_fn, case.batches, bn_mode="batch")
+    with pytest.raises(ValueError, match="method"):
+        HessianOperator(case.model, case.loss_fn, case.batches, method="finite_difference")
+    with pytest.raises(ValueError, match="empty"):
+        HessianOperator(case.model, case.loss_fn, [])
+    operator = _operator(case)
+    with pytest.raises(ValueError, match="length"):
+        operator.matvec(torch.ones(operator.dim + 1, dtype=torch.float64))

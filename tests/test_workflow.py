@@ -1,0 +1,179 @@
+"""The Snakemake workflow end to end on a temporary copy: outputs, rerun semantics, archive,
+report, lint and formatting, malformed configs, and dry runs of the paper configs."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xarray as xr
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+pytestmark = pytest.mark.slow
+
+
+def _tiny_study(lr: float) -> dict:
+    return {
+        "kind": "switching",
+        "dataset": {"name": "digits", "n_train": 200},
+        "model": {"name": "mlp", "width": 8, "depth": 1},
+        "loss": "cross_entropy",
+        "seeds": [0],
+        "epochs": 3,
+        "batch_size": 50,
+        "lr_schedule": {"name": "constant", "lr": lr},
+        "optimizers": {"sgd": {"momentum": 0.9}, "sam": {"rho": 0.05, "momentum": 0.9}},
+        "switching": {"directions": ["sgd->sam", "sam->sgd"], "switch_epochs": [1, 2]},
+        "sharpness": {"n_samples": 100, "batch_size": 100, "k": 2},
+    }
+
+
+TINY_CONFIG = {
+    "studies": {"alpha": _tiny_study(0.05), "beta": _tiny_study(0.1)},
+    "figures": {
+        "dpi": 60,
+        "formats": ["png"],
+        "plots": {"LS-F1": {"study": "alpha"}, "LS-F3": {"studies": ["alpha"]}, "LS-F5": {"studies": ["beta"]}},
+    },
+}
+
+
+def _snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def _planned(workdir: Path) -> list[tuple[str, str]]:
+    """(rule, output) of every job a dry run schedules."""
+    out = _snakemake(workdir, "-n").stdout
+    jobs = re.findall(r"^(?:local)?rule (\w+):\n(?:.*\n)*?    output: (.*)$", out, flags=re.M)
+    return [(rule, output) for rule, output in jobs if rule != "all"]
+
+
+def _write_config(workdir: Path, config: dict) -> None:
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory) -> Path:
+    """A copy of the workflow, run once on a tiny two-study config."""
+    workdir = tmp_path_factory.mktemp("workflow")
+    for name in ("Snakefile", "rules", "schemas", "envs", "profiles", "src", "configs"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, workdir / name)
+    _write_config(workdir, TINY_CONFIG)
+    _snakemake(workdir)
+    return workdir
+
+
+def test_run_produces_stores_figures_tables_and_archive(workflow):
+    store = xr.open_dataset(workflow / "results/alpha/alpha.nc")
+    assert dict(store.sizes) == {"seed": 1, "direction": 2, "switch_epoch": 4, "epoch": 3, "eig_index": 2}
+    assert list(store.test_error.dims) == ["seed", "direction", "switch_epoch", "epoch"]
+    assert list(store.lambda_max.dims) == ["seed", "direction", "switch_epoch"]
+    # Trained: two pure runs of 3 epochs, branches at t=1 (2 epochs left) and t=2 (1) per direction.
+    assert store.attrs["epochs_trained"] == 2 * 3 + 2 * (2 + 1)
+    assert store.attrs["epochs_naive"] == (2 + 2 * 2) * 3
+    # The pure runs are shared: SGD→SAM at t=T is SAM→SGD at t=0.
+    sgd = store.sel(seed=0)
+    assert float(sgd.lambda_max.sel(direction="sgd->sam", switch_epoch=3)) == float(sgd.lambda_max.sel(direction="sam->sgd", switch_epoch=0))
+    for fig_id in ("LS-F1", "LS-F3", "LS-F5"):
+        assert (workflow / f"results/figures/{fig_id}.png").stat().st_size > 1000
+        assert xr.open_dataset(workflow / f"results/figures/{fig_id}.nc").attrs["figure"] == fig_id
+    table = (workflow / "results/tables/LS-F3.csv").read_text().splitlines()
+    assert table[0].startswith("study,switch_epoch,sam_proportion") and len(table) == 1 + 4
+
+
+def test_archive_checksums_verify(workflow):
+    result = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=workflow / "results/archive", capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    listing = subprocess.run(["tar", "tzf", "results/archive/alpha.tar.gz"], cwd=workflow, capture_output=True, text=True).stdout
+    assert {"alpha/alpha.nc", "alpha/config.yaml", "alpha/provenance.json", "alpha/figures/LS-F3.nc"} <= set(listing.split())
+
+
+def test_nothing_to_do_after_a_run(workflow):
+    assert _planned(workflow) == []
+
+
+def test_changing_dpi_redraws_figures_only(workflow):
+    config = yaml.safe_load(yaml.safe_dump(TINY_CONFIG))
+    config["figures"]["dpi"] = 80
+    _write_config(workflow, config)
+    try:
+        rules = {rule for rule, _ in _planned(workflow)}
+    finally:
+        _write_config(workflow, TINY_CONFIG)
+    assert rules == {"figure"}
+
+
+def test_changing_one_study_reruns_that_study_only(workflow):
+    config = yaml.safe_load(yaml.safe_dump(TINY_CONFIG))
+    config["studies"]["beta"]["lr_schedule"]["lr"] = 0.2
+    _write_config(workflow, config)
+    try:
+        jobs = _planned(workflow)
+    finally:
+        _write_config(workflow, TINY_CONFIG)
+    assert {rule for rule, _ in jobs} >= {"train_prefix", "train_branch", "final_sharpness", "collect"}
+    assert not any("results/alpha/" in output for _, output in jobs)
+    assert not any("LS-F1" in output or "LS-F3" in output for _, output in jobs)
+
+
+@pytest.mark.parametrize(
+    "module, expected, forbidden",
+    [
+        ("report/switching.py", {"figure", "table"}, {"train_prefix", "train_branch", "final_sharpness", "collect"}),
+        ("train/loop.py", {"train_prefix", "train_branch", "final_sharpness"}, set()),
+    ],
+)
+def test_editing_code_reruns_the_stages_that_use_it(workflow, module, expected, forbidden):
+    path = workflow / "src/sharpness" / module
+    original = path.read_text()
+    path.write_text(original + "\n# an edit\n")
+    try:
+        rules = {rule for rule, _ in _planned(workflow)}
+    finally:
+        path.write_text(original)
+    assert expected <= rules and not (forbidden & rules)
+
+
+def test_report_is_browsable(workflow):
+    _snakemake(workflow, "--report", "results/report.zip")
+    assert (workflow / "results/report.zip").stat().st_size > 10_000
+
+
+def test_malformed_config_fails_the_dry_run_naming_the_key(workflow, tmp_path):
+    config = yaml.safe_load(yaml.safe_dump(TINY_CONFIG))
+    config["studies"]["alpha"]["optimizers"]["sam"]["rho"] = -1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    result = _snakemake(workflow, "-n", "--configfile", str(bad), check=False)
+    assert result.returncode != 0
+    assert "studies.alpha.optimizers.sam.rho" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("paper_config", sorted((ROOT / "configs/paper").glob("*.yaml")), ids=lambda p: p.stem)
+def test_paper_config_plans_fully(workflow, paper_config):
+    """A dry run schedules every stage, from data preparation to the archive."""
+    result = _snakemake(workflow, "-n", "--configfile", str(paper_config))
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.M))
+    assert {"prepare_dataset", "train_prefix", "train_branch", "final_sharpness", "collect", "figure", "archive"} <= set(counts)
+    config = yaml.safe_load(paper_config.read_text())
+    seeds = sum(len(s["seeds"]) for s in config["studies"].values())
+    assert int(counts["train_prefix"]) == 2 * seeds
+
+
+def test_workflow_lints_clean_and_is_formatted():
+    lint = subprocess.run([*SNAKEMAKE, "--lint"], cwd=ROOT, capture_output=True, text=True)
+    assert lint.returncode == 0 and "good condition" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
+    fmt = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "rules"], cwd=ROOT, capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
