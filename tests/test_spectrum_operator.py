@@ -11,6 +11,7 @@ from test_spectrum_cases import (
     dense_gradient,
     flat_parameters,
     make_case,
+    one_torch_thread,  # noqa: F401  (autouse fixture)
     mean_loss_of_flat,
     reference_hessian,
 )
@@ -135,3 +136,33 @@ def test_invalid_arguments_are_rejected():
     operator = _operator(case)
     with pytest.raises(ValueError, match="length"):
         operator.matvec(torch.ones(operator.dim + 1, dtype=torch.float64))
+
+
+def test_frozen_parameters_are_constants_and_excluded_from_the_operator():
+    case = make_case("mlp_tanh_mse")
+    case.model[0].requires_grad_(False)
+    operator = HessianOperator(case.model.float(), case.loss_fn, case.batches,
+                               dtype=torch.float64)
+    n_frozen = sum(p.numel() for p in case.model[0].parameters())
+    assert operator.dim == reference_hessian(case.name).shape[0] - n_frozen
+    v = torch.randn(operator.dim, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    # The Hessian wrt the trainable subset is a sub-block of the full one (the frozen layer's
+    # parameters come first); tolerance: the model itself was rounded to float32.
+    expected = reference_hessian(case.name)[n_frozen:, n_frozen:] @ v
+    assert torch.allclose(operator.matvec(v), expected, atol=1e-6)
+
+
+def test_out_of_memory_while_keeping_the_graph_falls_back_to_per_batch(monkeypatch):
+    case = make_case("mlp_relu_ce")
+    operator = _operator(case)
+    build = operator._gradient_with_graph
+
+    def fail_for_all_batches(batches, weights=None):
+        if len(batches) == len(case.batches):
+            raise torch.OutOfMemoryError("simulated")
+        return build(batches, weights)
+
+    monkeypatch.setattr(operator, "_gradient_with_graph", fail_for_all_batches)
+    v = torch.ones(operator.dim, dtype=torch.float64)
+    assert torch.allclose(operator.matvec(v), reference_hessian(case.name) @ v, atol=1e-10)
+    assert operator.reuse_graph is False and operator.describe()["reuse_graph"] is False

@@ -119,8 +119,19 @@ def draw_proportion(ds: xr.Dataset):
             ax.set(xlabel=f"{sam} proportion", ylabel=label)
             if col == 0:
                 ax.set_title(f"{study}: {LABELS[first]}→{LABELS[second]}", loc="left")
+        axes[row, 1].set_title(_baseline_summary(sub, sam), fontsize="small", loc="left")
     fig.tight_layout()
     return fig
+
+
+def _baseline_summary(sub: xr.Dataset, sam: str) -> str:
+    """What the two pure runs show, stated on the figure whichever way it comes out."""
+    pure_sgd = sub.isel(switch_epoch=int(sub.sam_proportion.values.argmin()))
+    gap, std = float(pure_sgd.test_error_gap_mean), float(pure_sgd.test_error_gap_std)
+    verdict = f"{sam} generalizes better" if gap > std else f"{sam} not better here"
+    lam_sgd = float(pure_sgd.lambda_max_mean)
+    lam_sam = float(sub.isel(switch_epoch=int(sub.sam_proportion.values.argmax())).lambda_max_mean)
+    return f"pure SGD − pure {sam}: test error {gap:+.2f} ± {std:.2f} pts ({verdict}); λmax {lam_sgd:.3g} vs {lam_sam:.3g}"
 
 
 def proportion_table(ds: xr.Dataset):

@@ -40,8 +40,8 @@ class HessianOperator:
     random operator would break Lanczos. Running statistics are never updated.
 
     ``method="double_backward"`` differentiates the gradient graph; with ``reuse_graph`` that
-    graph is built once and kept, so each HVP costs one backward pass through it. If keeping it
-    runs out of memory the operator falls back to rebuilding it one batch at a time.
+    graph is built once and kept, so each HVP costs one backward pass through it. If building it
+    runs out of (CUDA) memory the operator falls back to rebuilding it one batch at a time.
     ``method="forward_over_reverse"`` pushes ``v`` forward (``torch.func.jvp``) through
     ``torch.func.grad`` one batch at a time.
     """
@@ -82,7 +82,9 @@ class HessianOperator:
         self._numels = [p.numel() for _, p in trainable]
         self.dim = sum(self._numels)
         self._params = {name: self._snapshot(p).requires_grad_(True) for name, p in trainable}
-        self._buffers = {name: self._snapshot(b) for name, b in model.named_buffers()}
+        frozen = [(name, p) for name, p in model.named_parameters() if not p.requires_grad]
+        # Buffers and frozen parameters enter functional_call as constants of the same dtype.
+        self._buffers = {name: self._snapshot(t) for name, t in [*model.named_buffers(), *frozen]}
         self._batches = [(self._snapshot(x), self._snapshot(y)) for x, y in batches]
         self.batch_sizes = [int(x.shape[0]) for x, _ in self._batches]
         self.n_samples = sum(self.batch_sizes)
@@ -233,7 +235,9 @@ class HessianOperator:
 
     # ----------------------------------------------------------------- helpers
 
-    def _batch_loss(self, params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor):
+    def _batch_loss(
+        self, params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor
+    ) -> torch.Tensor:
         buffers = self._buffers
         if self.bn_mode == "train":
             # Train-mode BatchNorm updates running stats in place: give it throwaway copies.
