@@ -2,11 +2,13 @@
 rule collect:
     input:
         runs=lambda wc: [
-            f"results/{wc.study}/{d}/run.nc" for d in run_dirs(STUDIES[wc.study])
+            f"results/{wc.study}/seed{seed}/{run}/run.nc"
+            for seed in STUDIES[wc.study].seeds
+            for run in STUDIES[wc.study].run_names
         ],
         spectra=lambda wc: [
-            f"results/{wc.study}/{d}/final_spectrum.nc"
-            for d in run_dirs(STUDIES[wc.study])
+            f"results/{wc.study}/seed{seed}/final_spectra.nc"
+            for seed in STUDIES[wc.study].seeds
         ],
         code=code("store"),
     output:

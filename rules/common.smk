@@ -59,18 +59,11 @@ def dataset_spec(key):
     raise ValueError(f"no study uses dataset {key}")
 
 
-def run_dirs(study):
-    """Every run of a study, relative to results/{study}/: prefixes and switched branches."""
-    dirs = []
-    for seed in study.seeds:
-        dirs += [f"seed{seed}/{opt}" for opt in study.prefix_optimizers]
-        for d in study.directions:
-            first, second = d.split("->")
-            dirs += [
-                f"seed{seed}/{first}-{second}/t{t}"
-                for t in study.interior_switch_epochs
-            ]
-    return dirs
+def seed_runs(wildcards, filename):
+    """``filename`` in every run folder of one seed of a study."""
+    study = STUDIES[wildcards.study]
+    root = f"results/{wildcards.study}/seed{wildcards.seed}"
+    return [f"{root}/{run}/{filename}" for run in study.run_names]
 
 
 def _study_resource(key, default):

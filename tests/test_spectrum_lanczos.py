@@ -148,7 +148,8 @@ def test_settings_record_provenance():
     result = top_eigenpairs(_model_operator("mlp_relu_ce"), 2, seed=3, tol=1e-6, max_hvp=200)
     settings = result.settings
     assert settings["algorithm"] == "thick_restart_lanczos"
-    assert (settings["k"], settings["seed"], settings["tol"], settings["max_hvp"]) == (2, 3, 1e-6, 200)
+    requested = (settings["k"], settings["seed"], settings["tol"], settings["max_hvp"])
+    assert requested == (2, 3, 1e-6, 200)
     assert settings["batch_sizes"] == [7, 13, 5] and settings["bn_mode"] == "eval"
 
 

@@ -166,6 +166,22 @@ class Study:
             return self.interior_switch_epochs
         return []
 
+    def run_name(self, direction: str, switch_epoch: int) -> str:
+        """Folder of the run of (direction, switch epoch) inside a seed's folder: the ends of a
+        direction are the pure runs, shared by every direction that names them."""
+        first, second = direction.split("->")
+        if switch_epoch >= self.epochs:
+            return first
+        if switch_epoch == 0:
+            return second
+        return f"{first}-{second}/t{switch_epoch}"
+
+    @cached_property
+    def run_names(self) -> list[str]:
+        """Every distinct run of a seed: the pure runs, then the switched branches."""
+        names = {self.run_name(d, t) for d in self.directions for t in self.switch_epochs}
+        return sorted(names, key=lambda n: ("/" in n, n))
+
     @property
     def dataset_key(self) -> str:
         """File name of the prepared dataset: the name plus any subset options."""

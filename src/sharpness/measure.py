@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,41 +25,49 @@ def hessian_subset(data, n_samples: int, batch_size: int, device, dtype) -> list
     return [(x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, n, batch_size)]
 
 
-def final_spectrum(run_path: str, checkpoint_path: str, data_path: str, settings: dict, out_path: str, log=print) -> xr.Dataset:
-    """Top-k Hessian eigenvalues (Lanczos, largest algebraic) of a run's final model."""
+def _top_eigenvalues(run_dir: Path, data, settings: dict, log) -> tuple[np.ndarray, ...]:
+    """(eigenvalues, residuals, converged, n_hvp) of one run's final model; NaN if it diverged."""
     from .spectrum import hessian_eigenvalues
 
-    run = read(run_path)
-    spec = RunSpec.from_dict(json.loads(run.attrs["run_spec"]))
     k = settings["k"]
-    state = load_checkpoint(checkpoint_path)
-    values, residuals, converged = np.full(k, np.nan), np.full(k, np.nan), np.zeros(k, dtype=np.int8)
-    extra = {}
+    spec = RunSpec.from_dict(json.loads(read(run_dir / "run.nc").attrs["run_spec"]))
+    state = load_checkpoint(run_dir / "final.pt")
     if state["history"]["diverged"]:
-        log("the run diverged: no Hessian to measure (NaN recorded)")
-    else:
-        device, dtype = resolve_device(spec.device), getattr(torch, spec.dtype)
-        data = load_prepared(data_path)
-        model = build_seeded_model(spec, data, device, dtype)
-        model.load_state_dict(state["model"])
-        batches = hessian_subset(data, settings["n_samples"], settings["batch_size"], device, dtype)
-        result = hessian_eigenvalues(
-            model, make_loss(spec.loss, data.num_classes), batches, k=k, seed=settings["seed"],
-            tol=settings["tol"], max_hvp=settings["max_hvp"], bn_mode=settings["bn_mode"],
-        )
-        values, residuals = result.eigenvalues.cpu().double().numpy(), result.residuals.cpu().double().numpy()
-        converged = result.converged.cpu().numpy().astype(np.int8)
-        extra = dict(n_hvp=int(result.n_hvp), solver=result.settings)
-        log(f"top-{k} eigenvalues {values} residuals {residuals} ({result.n_hvp} HVPs)")
+        log(f"{run_dir.name}: diverged, no Hessian to measure (NaN recorded)")
+        return np.full(k, np.nan), np.full(k, np.nan), np.zeros(k, dtype=np.int8), 0
+    device, dtype = resolve_device(spec.device), getattr(torch, spec.dtype)
+    model = build_seeded_model(spec, data, device, dtype)
+    model.load_state_dict(state["model"])
+    batches = hessian_subset(data, settings["n_samples"], settings["batch_size"], device, dtype)
+    result = hessian_eigenvalues(
+        model, make_loss(spec.loss, data.num_classes), batches, k=k, seed=settings["seed"],
+        tol=settings["tol"], max_hvp=settings["max_hvp"], bn_mode=settings["bn_mode"],
+    )
+    values, residuals = result.eigenvalues.double().cpu().numpy(), result.residuals.double().cpu().numpy()
+    log(f"{run_dir}: top-{k} eigenvalues {values}, residuals {residuals} ({result.n_hvp} HVPs)")
+    return values, residuals, result.converged.cpu().numpy().astype(np.int8), result.n_hvp
+
+
+def final_spectra(seed_dir: str | Path, runs: list[str], data_path: str, settings: dict, out_path: str, log=print) -> xr.Dataset:
+    """Top-k Hessian eigenvalues (Lanczos, largest algebraic) of the final model of every run
+    of one seed, on dims ``run`` × ``eig_index``."""
+    data = load_prepared(data_path)
+    measured = [_top_eigenvalues(Path(seed_dir) / run, data, settings, log) for run in runs]
+    values, residuals, converged, n_hvp = (np.stack(x) for x in zip(*measured))
+    dims = ("run", "eig_index")
     ds = xr.Dataset(
         {
-            "eigenvalues": ("eig_index", values, {"long_name": "largest algebraic Hessian eigenvalues, descending", "units": "1"}),
-            "residuals": ("eig_index", residuals, {"long_name": "Ritz residual norm ||H y - theta y||", "units": "1"}),
-            "converged": ("eig_index", converged, {"long_name": "1 if the residual met the tolerance"}),
+            "eigenvalues": (dims, values, {"long_name": "largest algebraic Hessian eigenvalues, descending", "units": "1"}),
+            "residuals": (dims, residuals, {"long_name": "Ritz residual norm ||H y - theta y||", "units": "1"}),
+            "converged": (dims, converged, {"long_name": "1 if the residual met the tolerance"}),
+            "n_hvp": ("run", n_hvp, {"long_name": "Hessian-vector products used"}),
         },
-        coords={"eig_index": ("eig_index", np.arange(k), {"long_name": "rank of the eigenvalue (0 = largest)"})},
+        coords={
+            "run": ("run", np.array(runs, dtype=object), {"long_name": "run folder inside the seed's folder"}),
+            "eig_index": ("eig_index", np.arange(settings["k"]), {"long_name": "rank of the eigenvalue (0 = largest)"}),
+        },
     )
-    ds.attrs.update(provenance_attrs(settings, data_subset=f"first {settings['n_samples']} training examples, no augmentation",
-                                     batchnorm_mode=settings["bn_mode"], diverged=int(state["history"]["diverged"]), **extra))
+    ds.attrs.update(provenance_attrs(settings, solver="thick-restart Lanczos, largest algebraic", batchnorm_mode=settings["bn_mode"],
+                                     data_subset=f"first {settings['n_samples']} training examples, no augmentation"))
     write_atomic(ds, out_path)
     return ds

@@ -55,9 +55,11 @@ def train(smk, log) -> None:
 
 
 def final_sharpness(smk, log) -> None:
-    from .measure import final_spectrum
+    from .measure import final_spectra
 
-    final_spectrum(smk.input.run, smk.input.final, smk.input.data, json.loads(smk.params.settings), smk.output[0], log=log)
+    seed_dir = Path(smk.output[0]).parent
+    runs = [str(Path(p).parent.relative_to(seed_dir)) for p in smk.input.runs]
+    final_spectra(seed_dir, runs, smk.input.data, json.loads(smk.params.settings), smk.output[0], log=log)
 
 
 def collect(smk, log) -> None:

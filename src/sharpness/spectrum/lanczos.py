@@ -66,8 +66,10 @@ def top_eigenpairs(
 
     ``init_vectors`` (r, dim), e.g. the previous checkpoint's eigenvectors, replace the random
     start by the sum of their orthonormalised directions: the Krylov space then starts inside
-    their span (exact eigenvectors give an invariant subspace, found in r HVPs). ``seed`` drives a
-    local generator for the random start and for restarts after an invariant subspace.
+    their span (exact eigenvectors give an invariant subspace, found in r HVPs). A start inside an
+    exactly invariant subspace cannot see eigenvalues outside it; a previous checkpoint's vectors
+    are not invariant for the new Hessian, so Lanczos still explores beyond them. ``seed`` drives
+    a local generator for the random start and for restarts after an invariant subspace.
     """
     dim = int(operator.dim)
     if not 1 <= k <= dim:

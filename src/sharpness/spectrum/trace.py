@@ -107,7 +107,7 @@ def _hutchinson_samples(
     operator: SymmetricOperator, probe_value: _ProbeValue, n_probes: int,
     generator: torch.Generator, deflate: torch.Tensor | None,
 ) -> torch.Tensor:
-    """Per-probe samples, (n_probes,) float64; ``deflate`` (r, dim) orthonormal rows to project out."""
+    """Per-probe samples, (n_probes,) float64; ``deflate``: (r, dim) orthonormal rows to remove."""
     probes = rademacher_vectors(n_probes, operator.dim, generator, operator.dtype, operator.device)
     samples = torch.empty(n_probes, dtype=torch.float64)
     for i, z in enumerate(probes):

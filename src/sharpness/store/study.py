@@ -17,20 +17,8 @@ from .provenance import provenance_attrs
 PER_EPOCH = ("train_loss", "test_loss", "train_error", "test_error", "lr", "grad_norm")
 
 
-def run_dir(seed: int, direction: str, switch_epoch: int, epochs: int) -> str:
-    """Where the run of (seed, direction, switch epoch) lives, relative to the study folder:
-    the ends of a direction are the pure runs, shared by every direction that names them."""
-    first, second = direction.split("->")
-    if switch_epoch >= epochs:
-        return f"seed{seed}/{first}"
-    if switch_epoch == 0:
-        return f"seed{seed}/{second}"
-    return f"seed{seed}/{first}-{second}/t{switch_epoch}"
-
-
-def _one_run(folder: Path) -> xr.Dataset:
+def _one_run(folder: Path, spectrum: xr.Dataset) -> xr.Dataset:
     run = read(folder / "run.nc")
-    spectrum = read(folder / "final_spectrum.nc")
     ds = run[list(PER_EPOCH)]
     ds["lambda_max"] = spectrum["eigenvalues"].isel(eig_index=0, drop=True)
     ds["lambda_max_residual"] = spectrum["residuals"].isel(eig_index=0, drop=True)
@@ -48,11 +36,16 @@ def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Datase
 
     study_dir = Path(study_dir)
     study = Study(study_dir.name, study_cfg)
-    T = study.epochs
-    nested = [
-        [[_one_run(study_dir / run_dir(seed, d, t, T)) for t in study.switch_epochs] for d in study.directions]
-        for seed in study.seeds
-    ]
+    nested = []
+    for seed in study.seeds:
+        seed_dir = study_dir / f"seed{seed}"
+        spectra = read(seed_dir / "final_spectra.nc")
+        nested.append(
+            [
+                [_one_run(seed_dir / (run := study.run_name(d, t)), spectra.sel(run=run, drop=True)) for t in study.switch_epochs]
+                for d in study.directions
+            ]
+        )
     ds = xr.combine_nested(
         nested,
         concat_dim=["seed", "direction", "switch_epoch"],
@@ -79,7 +72,7 @@ def _accounting(study_dir: Path, study) -> dict:
     """Epochs the pipeline trained (each distinct run once, branches only after their switch)
     against what one full run per switch point would have trained."""
     trained = 0
-    folders = {run_dir(s, d, t, study.epochs) for s in study.seeds for d in study.directions for t in study.switch_epochs}
+    folders = [f"seed{seed}/{run}" for seed in study.seeds for run in study.run_names]
     for folder in sorted(folders):
         with xr.open_dataset(study_dir / folder / "run.nc", engine=ENGINE) as run:
             trained += int(run.attrs["epochs_trained"])
