@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/snakemake --profile profiles/default
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

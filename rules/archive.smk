@@ -3,7 +3,14 @@ rule archive:
     input:
         store="results/{study}/{study}.nc",
         figures=lambda wc: [
-            f"results/figures/{f}.nc" for f in PLOTS if wc.study in plot_studies(f)
+            f"results/figures/{f}.nc"
+            for f in PLOTS
+            if f in FIGURES and wc.study in plot_studies(f)
+        ],
+        tables=lambda wc: [
+            f"results/tables/{f}.csv"
+            for f in PLOTS
+            if f in TABLES and wc.study in plot_studies(f)
         ],
         code=code("store"),
     output:

@@ -10,6 +10,7 @@ rule collect:
             f"results/{wc.study}/seed{seed}/final_spectra.nc"
             for seed in STUDIES[wc.study].seeds
         ],
+        checkpoint_spectra=lambda wc: spectrum_files(STUDIES[wc.study]),
         code=code("store"),
     output:
         "results/{study}/{study}.nc",

@@ -66,6 +66,17 @@ def seed_runs(wildcards, filename):
     return [f"{root}/{run}/{filename}" for run in study.run_names]
 
 
+def spectrum_files(study):
+    """The spectrum.nc of every measured pure run of a study (none without a spectrum section)."""
+    if not study.spectrum:
+        return []
+    return [
+        f"results/{study.name}/seed{seed}/{opt}/spectrum.nc"
+        for seed in study.seeds
+        for opt in study.spectrum["runs"]
+    ]
+
+
 def _study_resource(key, default):
     return lambda wc: STUDIES[wc.study].cfg["resources"].get(key, default)
 
@@ -92,7 +103,8 @@ def plot_studies(fig_id):
 def all_targets():
     targets = [f"results/{s}/{s}.nc" for s in STUDIES]
     for fig_id in PLOTS:
-        targets += figure_files(fig_id)
+        if fig_id in FIGURES:
+            targets += figure_files(fig_id)
         if fig_id in TABLES:
             targets += [f"results/tables/{fig_id}.{ext}" for ext in ("csv", "md")]
     targets += [f"results/archive/{s}.tar.gz" for s in STUDIES]

@@ -33,3 +33,20 @@ def make_spec(phases=(("sgd", 4),), **overrides) -> RunSpec:
     )
     fields.update(overrides)
     return RunSpec(**fields)
+
+
+def tiny_study(lr: float = 0.05, epochs: int = 3, switch_epochs=(1, 2), directions=("sgd->sam", "sam->sgd")) -> dict:
+    """A switching study small enough to run through Snakemake in a test."""
+    return {
+        "kind": "switching",
+        "dataset": {"name": "digits", "n_train": 200},
+        "model": {"name": "mlp", "width": 8, "depth": 1},
+        "loss": "cross_entropy",
+        "seeds": [0],
+        "epochs": epochs,
+        "batch_size": 50,
+        "lr_schedule": {"name": "constant", "lr": lr},
+        "optimizers": {"sgd": {"momentum": 0.9}, "sam": {"rho": 0.05, "momentum": 0.9}},
+        "switching": {"directions": list(directions), "switch_epochs": list(switch_epochs)},
+        "sharpness": {"n_samples": 100, "batch_size": 100, "k": 2},
+    }

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import xarray as xr
 import yaml
+from conftest import tiny_study
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -19,28 +20,31 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 pytestmark = pytest.mark.slow
 
 
-def _tiny_study(lr: float) -> dict:
-    return {
-        "kind": "switching",
-        "dataset": {"name": "digits", "n_train": 200},
-        "model": {"name": "mlp", "width": 8, "depth": 1},
-        "loss": "cross_entropy",
-        "seeds": [0],
-        "epochs": 3,
-        "batch_size": 50,
-        "lr_schedule": {"name": "constant", "lr": lr},
-        "optimizers": {"sgd": {"momentum": 0.9}, "sam": {"rho": 0.05, "momentum": 0.9}},
-        "switching": {"directions": ["sgd->sam", "sam->sgd"], "switch_epochs": [1, 2]},
-        "sharpness": {"n_samples": 100, "batch_size": 100, "k": 2},
-    }
-
+SPECTRUM = {
+    "runs": ["sgd", "sam"],
+    "epochs": [1, 3],
+    "n_samples": 100,
+    "batch_size": 100,
+    "k": 2,
+    "trace": {"n_hvp": 9},
+    "density": {"min": -1.0, "max": 3.0, "n_grid": 50, "bandwidth": 0.1, "n_probes": 2, "lanczos_steps": 10},
+    "power_steps": 5,
+    "gamma_samples": 8,
+}
 
 TINY_CONFIG = {
-    "studies": {"alpha": _tiny_study(0.05), "beta": _tiny_study(0.1)},
+    "studies": {"alpha": {**tiny_study(0.05), "spectrum": SPECTRUM}, "beta": tiny_study(0.1)},
     "figures": {
         "dpi": 60,
         "formats": ["png"],
-        "plots": {"LS-F1": {"study": "alpha"}, "LS-F3": {"studies": ["alpha"]}, "LS-F5": {"studies": ["beta"]}},
+        "plots": {
+            "LS-F1": {"study": "alpha"},
+            "LS-F3": {"studies": ["alpha"]},
+            "LS-F5": {"studies": ["beta"]},
+            "ES-F3": {"studies": ["alpha"]},
+            "ES-F5": {"studies": ["alpha"]},
+            "LS-T2": {"studies": ["alpha"]},
+        },
     },
 }
 
@@ -77,7 +81,8 @@ def workflow(tmp_path_factory) -> Path:
 
 def test_run_produces_stores_figures_tables_and_archive(workflow):
     store = xr.open_dataset(workflow / "results/alpha/alpha.nc")
-    assert dict(store.sizes) == {"seed": 1, "direction": 2, "switch_epoch": 4, "epoch": 3, "eig_index": 2}
+    assert dict(store.test_error.sizes) == {"seed": 1, "direction": 2, "switch_epoch": 4, "epoch": 3}
+    assert dict(store.eigenvalues.sizes) == {"seed": 1, "direction": 2, "switch_epoch": 4, "eig_index": 2}
     assert list(store.test_error.dims) == ["seed", "direction", "switch_epoch", "epoch"]
     assert list(store.lambda_max.dims) == ["seed", "direction", "switch_epoch"]
     # Trained: two pure runs of 3 epochs, branches at t=1 (2 epochs left) and t=2 (1) per direction.
@@ -91,6 +96,24 @@ def test_run_produces_stores_figures_tables_and_archive(workflow):
         assert xr.open_dataset(workflow / f"results/figures/{fig_id}.nc").attrs["figure"] == fig_id
     table = (workflow / "results/tables/LS-F3.csv").read_text().splitlines()
     assert table[0].startswith("study,switch_epoch,sam_proportion") and len(table) == 1 + 4
+
+
+def test_checkpoint_spectra_reach_the_store_figures_and_table(workflow):
+    store = xr.open_dataset(workflow / "results/alpha/alpha.nc")
+    assert dict(store.density.sizes) == {"seed": 1, "optimizer": 2, "checkpoint_epoch": 2, "eigenvalue": 50}
+    # Same final model, same subset: the spectrum's λ1 at T is the final sharpness's λmax.
+    for opt, direction, t in (("sgd", "sgd->sam", 3), ("sam", "sgd->sam", 0)):
+        spectrum_top = float(store.spectrum_eigenvalues.sel(seed=0, optimizer=opt, checkpoint_epoch=3, spectrum_eig_index=0))
+        final_top = float(store.lambda_max.sel(seed=0, direction=direction, switch_epoch=t))
+        assert abs(spectrum_top - final_top) <= 1e-3 * abs(final_top)
+    assert store.trace.notnull().all() and (store.gamma > 0).all()
+    density = store.density.isel(seed=0, optimizer=0, checkpoint_epoch=-1)
+    assert abs(float(density.integrate("eigenvalue")) - 1) < 0.05
+    assert xr.open_dataset(workflow / "results/figures/ES-F5.nc").alignment_mean.max() <= 1 + 1e-9
+    t2 = (workflow / "results/tables/LS-T2.csv").read_text().splitlines()
+    assert t2[0].startswith("study,optimizer,epoch") and len(t2) == 3
+    listing = subprocess.run(["tar", "tzf", "results/archive/alpha.tar.gz"], cwd=workflow, capture_output=True, text=True).stdout
+    assert "alpha/tables/LS-T2.csv" in listing.split()
 
 
 def test_archive_checksums_verify(workflow):

@@ -93,6 +93,16 @@ def _check_switching_study(name: str, s: dict) -> None:
                     f"config key '{where}.switching.directions.{i}': '{direction}' uses '{opt}', "
                     f"which has no settings under '{where}.optimizers'"
                 )
+    spectrum = s.get("spectrum")
+    if spectrum:
+        for i, opt in enumerate(spectrum["runs"]):
+            if opt not in {o for d in s["switching"]["directions"] for o in d.split("->")}:
+                raise ConfigError(f"config key '{where}.spectrum.runs.{i}': '{opt}' is not an optimizer of the study's directions")
+        for i, e in enumerate(spectrum["epochs"]):
+            if e > T:
+                raise ConfigError(f"config key '{where}.spectrum.epochs.{i}': {e} is past epochs={T}")
+        if spectrum["density"]["max"] <= spectrum["density"]["min"]:
+            raise ConfigError(f"config key '{where}.spectrum.density.max': must exceed density.min")
     for opt, settings in s["optimizers"].items():
         if settings.get("nesterov") and not settings.get("momentum"):
             raise ConfigError(f"config key '{where}.optimizers.{opt}.nesterov': Nesterov needs momentum > 0")
@@ -101,7 +111,7 @@ def _check_switching_study(name: str, s: dict) -> None:
 
 
 def _check_figures(config: dict) -> None:
-    from .report.registry import FIGURES  # the report knows which figure needs which study kind
+    from .report.registry import entry  # the report knows what each figure needs
 
     studies = config["studies"]
     for fig_id, options in config["figures"]["plots"].items():
@@ -111,12 +121,17 @@ def _check_figures(config: dict) -> None:
             if name not in studies:
                 raise ConfigError(f"config key '{key}': no study named '{name}' (studies: {', '.join(studies)})")
             study = Study(name, studies[name])
-            direction = options.get("direction") or FIGURES[fig_id].default_direction
+            if entry(fig_id).needs_spectrum and not study.spectrum:
+                raise ConfigError(f"config key '{key}': {fig_id} needs a 'spectrum' section in study '{name}'")
+            direction = options.get("direction") or entry(fig_id).default_direction
             if direction and direction not in study.directions:
                 raise ConfigError(
                     f"config key 'figures.plots.{fig_id}': study '{name}' has no direction '{direction}' "
                     f"(it has {', '.join(study.directions)})"
                 )
+        epoch = options.get("epoch")
+        if epoch is not None and epoch not in Study(names[0], studies[names[0]]).spectrum["epochs"]:
+            raise ConfigError(f"config key 'figures.plots.{fig_id}.epoch': {epoch} is not a measured spectrum epoch")
         t = options.get("switch_epoch")
         if t is not None and t not in Study(names[0], studies[names[0]]).interior_switch_epochs:
             raise ConfigError(f"config key 'figures.plots.{fig_id}.switch_epoch': {t} is not an interior switch epoch of '{names[0]}'")
@@ -160,11 +175,19 @@ class Study:
         """Optimizers run alone for all T epochs: both ends of every direction."""
         return sorted({opt for d in self.directions for opt in d.split("->")})
 
+    @property
+    def spectrum(self) -> dict | None:
+        return self.cfg.get("spectrum")
+
     def checkpoint_epochs(self, optimizer: str) -> list[int]:
-        """Switch epochs at which the ``optimizer`` prefix must leave a checkpoint."""
+        """Epochs before T at which the ``optimizer`` prefix must leave a checkpoint: the switch
+        epochs it hands on and the epochs whose spectrum is measured (T is ``final.pt``)."""
+        epochs = set()
         if any(d.split("->")[0] == optimizer for d in self.directions):
-            return self.interior_switch_epochs
-        return []
+            epochs.update(self.interior_switch_epochs)
+        if self.spectrum and optimizer in self.spectrum["runs"]:
+            epochs.update(e for e in self.spectrum["epochs"] if e < self.epochs)
+        return sorted(epochs)
 
     def run_name(self, direction: str, switch_epoch: int) -> str:
         """Folder of the run of (direction, switch epoch) inside a seed's folder: the ends of a

@@ -62,6 +62,14 @@ def final_sharpness(smk, log) -> None:
     final_spectra(seed_dir, runs, smk.input.data, json.loads(smk.params.settings), smk.output[0], log=log)
 
 
+def spectrum(smk, log) -> None:
+    from .measure import checkpoint_spectra
+
+    settings = json.loads(smk.params.settings)
+    run_dir = Path(smk.output[0]).parent
+    checkpoint_spectra(run_dir, sorted(settings["epochs"]), smk.input.data, settings, smk.output[0], log=log)
+
+
 def collect(smk, log) -> None:
     from .store import write_atomic
     from .store.study import collect_switching_study
@@ -96,7 +104,9 @@ def table(smk, log) -> None:
 def archive(smk, log) -> None:
     from .store.archive import write_archive
 
-    members = write_archive(smk.output[0], smk.input.store, list(smk.input.figures), json.loads(smk.params.study), smk.wildcards.study)
+    members = write_archive(
+        smk.output[0], smk.input.store, list(smk.input.figures), list(smk.input.tables), json.loads(smk.params.study), smk.wildcards.study
+    )
     log(f"archived {members}")
 
 
@@ -105,6 +115,7 @@ STEPS = {
     "train_prefix": train,
     "train_branch": train,
     "final_sharpness": final_sharpness,
+    "spectrum": spectrum,
     "collect": collect,
     "figure_data": figure_data,
     "figure": figure,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..store import provenance_attrs, read, write_atomic
-from . import switching
+from . import spectrum, switching
 from .registry import FIGURES, TABLES
 from .style import apply_theme, save
 
@@ -14,6 +14,8 @@ _FIGURE_FUNCTIONS = {
         fig_id: (lambda stores, options, d: switching.proportion_data(stores, d), switching.draw_proportion)
         for fig_id in ("LS-F3", "LS-F5", "LS-F7", "LS-F9")
     },
+    "ES-F3": (lambda stores, options, d: spectrum.density_data(stores, options), spectrum.draw_density),
+    "ES-F5": (lambda stores, options, d: spectrum.power_alignment_data(stores, options), spectrum.draw_power_alignment),
 }
 
 
@@ -40,8 +42,10 @@ def draw_figure(fig_id: str, data_path: str, style: dict, figure_paths: list[str
 
 
 def write_table(fig_id: str, stores: list[str], options: dict, csv_path: str, md_path: str) -> None:
-    ds = switching.proportion_data(stores, _direction(TABLES, fig_id, options))
-    frame = switching.proportion_table(ds)
+    if fig_id == "LS-T2":
+        frame = spectrum.stability_table(stores, options)
+    else:
+        frame = switching.proportion_table(switching.proportion_data(stores, _direction(TABLES, fig_id, options)))
     _write_text(csv_path, frame.to_csv(index=False, float_format="%.6g"))
     _write_text(md_path, f"{TABLES[fig_id].caption}\n\n" + frame.to_markdown(index=False, floatfmt=".4g") + "\n")
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 class Entry:
     caption: str
     default_direction: str | None = None
+    needs_spectrum: bool = False
 
 
 FIGURES = {
@@ -33,4 +34,28 @@ FIGURES = {
 TABLES = {
     "LS-F3": Entry("Final-epoch gaps to full SAM and λmax per switch epoch (SGD→SAM).", default_direction="sgd->sam"),
     "LS-F5": Entry("Final-epoch gaps to full SAM and λmax per switch epoch (SAM→SGD).", default_direction="sam->sgd"),
+    "LS-T2": Entry(
+        "Measured ‖H‖²_F and gradient-noise alignment γ at the final SGD and SAM solutions against late-sam's "
+        "Table 2 linear-stability bounds ‖H‖²_F ≤ B/(η²γ) (SGD) and ‖H‖²_F(1 + ρ²γ‖H‖²_F/B) ≤ B/(η²γ) (SAM).",
+        needs_spectrum=True,
+    ),
 }
+
+SPECTRUM_FIGURES = {
+    "ES-F3": Entry(
+        "Hessian spectral density (stochastic Lanczos quadrature, one fixed grid and bandwidth) at the end of "
+        "training, SGD vs SAM (eigen-sam Fig. 3, right); mean over seeds.",
+        needs_spectrum=True,
+    ),
+    "ES-F5": Entry(
+        "Alignment |cos(v_t, v_1)| of the power-iteration estimate with the top Hessian eigenvector (Lanczos) vs "
+        "the number of HVP steps, at a mid-training checkpoint (eigen-sam Fig. 5); mean ± std over seeds.",
+        needs_spectrum=True,
+    ),
+}
+FIGURES.update(SPECTRUM_FIGURES)
+
+
+def entry(exp_id: str) -> Entry:
+    """The registry entry of a figure or table id."""
+    return FIGURES.get(exp_id) or TABLES[exp_id]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 from functools import lru_cache
@@ -41,6 +42,8 @@ def provenance_attrs(config_slice: dict | None = None, **settings) -> dict:
         "git_revision": git_revision(),
         "package_versions": json.dumps(package_versions(), sort_keys=True),
         "host": platform.node(),
+        # Where a cluster ran the job: ties a result to the scheduler's accounting.
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""),
     }
     if config_slice is not None:
         attrs["config"] = json.dumps(config_slice, sort_keys=True)

@@ -63,9 +63,25 @@ def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Datase
     ds = ds.transpose("seed", "direction", "switch_epoch", "epoch", "eig_index")
     ds["lambda_max"].attrs.update(long_name="largest Hessian eigenvalue of the final model", units="1")
     ds["lambda_max_residual"].attrs.update(long_name="Ritz residual norm of lambda_max", units="1")
+    if study.spectrum:
+        ds = ds.merge(_checkpoint_spectra(study_dir, study), join="exact", compat="no_conflicts")
     ds.attrs.update(_accounting(study_dir, study))
     ds.attrs.update(provenance_attrs(study_cfg, study=study.name))
     return ds
+
+
+# Spectrum variables whose names would clash with the final-model variables of the store.
+_SPECTRUM_RENAMES = {name: f"spectrum_{name}" for name in ("eigenvalues", "residuals", "converged", "n_hvp")}
+
+
+def _checkpoint_spectra(study_dir: Path, study) -> xr.Dataset:
+    """Spectra of the measured pure runs on dims seed × optimizer × checkpoint_epoch × …"""
+    runs = study.spectrum["runs"]
+    nested = [[read(study_dir / f"seed{seed}" / opt / "spectrum.nc") for opt in runs] for seed in study.seeds]
+    ds = xr.combine_nested(nested, concat_dim=["seed", "optimizer"], join="exact", compat="no_conflicts", combine_attrs="drop")
+    ds = ds.assign_coords(seed=study.seeds, optimizer=("optimizer", runs, {"long_name": "optimizer of the pure run"}))
+    # Its own rank dim: the spectrum's k need not equal the final-sharpness k.
+    return ds.rename(_SPECTRUM_RENAMES).rename(eig_index="spectrum_eig_index")
 
 
 def _accounting(study_dir: Path, study) -> dict:
