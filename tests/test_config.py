@@ -74,7 +74,7 @@ MALFORMED = [
 ]
 
 
-@pytest.mark.parametrize("key, value, expected", MALFORMED, ids=[f"{k}={v!r}" for k, v, _ in MALFORMED])
+@pytest.mark.parametrize("key, value, expected", MALFORMED, ids=[f"{k}={'<deleted>' if v is _DELETE else repr(v)}" for k, v, _ in MALFORMED])
 def test_malformed_config_is_rejected_naming_the_key(config, key, value, expected):
     bad = copy.deepcopy(config)
     _set(bad, key, value)
