@@ -2,8 +2,9 @@
 #
 # Each seed trains every optimizer once for all T epochs ("prefix" runs), leaving a checkpoint at
 # every switch epoch t. A switched run (SGD→SAM, SAM→SGD, …) resumes the first optimizer's
-# checkpoint at t and continues with the second until T. Models are then measured (λmax of the
-# final Hessian), collected into one labelled store per study, drawn, tabulated and archived.
+# checkpoint at t and continues with the second until T. Models are then measured (λmax of every
+# final Hessian; full spectra of chosen checkpoints of the pure runs), collected into one labelled
+# store per study, drawn, tabulated and archived.
 
 from snakemake.utils import min_version
 

@@ -1,6 +1,7 @@
 # Validation, wildcard constraints and input functions shared by all rules.
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -20,14 +21,13 @@ SRC = Path(workflow.basedir) / "src" / "sharpness"
 
 
 wildcard_constraints:
-    study="|".join(STUDIES),
+    study="|".join(map(re.escape, STUDIES)),
     seed=r"\d+",
     opt=r"[a-z]+",
     first=r"[a-z]+",
     second=r"[a-z]+",
     t=r"\d+",
-    run=r"[a-z]+(-[a-z]+/t\d+)?",
-    fig_id="|".join(PLOTS) or "NONE",
+    fig_id="|".join(map(re.escape, PLOTS)) or "NONE",
 
 
 def canonical(value):

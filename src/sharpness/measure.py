@@ -94,13 +94,14 @@ def gradient_noise_alignment(model, loss_fn, samples, operator, frobenius_sq: fl
     return {"trace_sigma_h": trace_sigma_h, "loss": loss, "gamma": gamma}
 
 
-def _measure_checkpoint(model, loss_fn, batches, settings: dict) -> dict:
-    """Every spectrum quantity of one checkpoint, through one Hessian operator."""
+def _measure_checkpoint(model, loss_fn, batches, settings: dict, warm_start=None) -> dict:
+    """Every spectrum quantity of one checkpoint, through one Hessian operator. ``warm_start``:
+    the previous checkpoint's top eigenvectors, a good start for Lanczos along a trajectory."""
     from .spectrum import HessianOperator, dominant_eigenpair, estimate_frobenius_sq, estimate_trace, slq_density, top_eigenpairs
 
     s, d = settings, settings["density"]
     op = HessianOperator(model, loss_fn, batches, bn_mode=s["bn_mode"])
-    top = top_eigenpairs(op, s["k"], seed=s["seed"], tol=s["tol"], max_hvp=s["max_hvp"], return_eigenvectors=True)
+    top = top_eigenpairs(op, s["k"], seed=s["seed"], tol=s["tol"], max_hvp=s["max_hvp"], return_eigenvectors=True, init_vectors=warm_start)
     trace = estimate_trace(op, n_hvp=s["trace"]["n_hvp"], method=s["trace"]["estimator"], seed=s["seed"])
     frob = estimate_frobenius_sq(op, n_hvp=s["trace"]["n_hvp"], method=s["trace"]["estimator"], seed=s["seed"] + 1)
     grid = np.linspace(d["min"], d["max"], d["n_grid"])
@@ -116,6 +117,7 @@ def _measure_checkpoint(model, loss_fn, batches, settings: dict) -> dict:
         trace=trace.estimate, trace_stderr=trace.stderr, frobenius_sq=frob.estimate, frobenius_sq_stderr=frob.stderr,
         density=density.density.numpy(), power_alignment=pad(power.alignment_history), power_eigenvalue=pad(power.eigenvalue_history),
         loss=noise["loss"], trace_sigma_h=noise["trace_sigma_h"], gamma=noise["gamma"], n_hvp=op.n_hvp,
+        eigenvectors=top.eigenvectors,
     )
 
 
@@ -147,7 +149,7 @@ def checkpoint_spectra(run_dir: str | Path, epochs: list[int], data_path: str, s
     device, dtype = resolve_device(spec.device), getattr(torch, spec.dtype)
     loss_fn = make_loss(spec.loss, data.num_classes)
     batches = hessian_subset(data, settings["n_samples"], settings["batch_size"], device, dtype)
-    rows = []
+    rows, warm_start = [], None
     for epoch in epochs:
         path = run_dir / "final.pt" if epoch == spec.epochs else run_dir / "ckpt" / f"epoch{epoch}.pt"
         state = load_checkpoint(path)
@@ -157,8 +159,9 @@ def checkpoint_spectra(run_dir: str | Path, epochs: list[int], data_path: str, s
             continue
         model = build_seeded_model(spec, data, device, dtype)
         model.load_state_dict(state["model"])
-        rows.append(_measure_checkpoint(model, loss_fn, batches, settings))
+        rows.append(_measure_checkpoint(model, loss_fn, batches, settings, warm_start))
         r = rows[-1]
+        warm_start = r.pop("eigenvectors")
         log(f"epoch {epoch}: top eigenvalues {r['eigenvalues']}, trace {r['trace']:.4g} ± {r['trace_stderr']:.2g}, "
             f"||H||_F^2 {r['frobenius_sq']:.4g} ± {r['frobenius_sq_stderr']:.2g}, gamma {r['gamma']:.4g} ({r['n_hvp']} HVPs)")
     return _spectra_dataset(rows, epochs, settings, out_path)
