@@ -33,13 +33,18 @@ SPECTRUM = {
 }
 
 TINY_CONFIG = {
-    "studies": {"alpha": {**tiny_study(0.05), "spectrum": SPECTRUM}, "beta": tiny_study(0.1)},
+    "studies": {
+        "alpha": {**tiny_study(0.05), "spectrum": SPECTRUM},
+        "beta": tiny_study(0.1, switch_epochs=[1], directions=["sam->sgd"]),
+        # Diverges in its first epoch: recorded, and the study still completes.
+        "omega": tiny_study(1e6, epochs=2, switch_epochs=[1], directions=["sgd->sam"]),
+    },
     "figures": {
         "dpi": 60,
         "formats": ["png"],
         "plots": {
             "LS-F1": {"study": "alpha"},
-            "LS-F3": {"studies": ["alpha"]},
+            "LS-F3": {"studies": ["alpha", "omega"]},
             "LS-F5": {"studies": ["beta"]},
             "ES-F3": {"studies": ["alpha"]},
             "ES-F5": {"studies": ["alpha"]},
@@ -95,7 +100,7 @@ def test_run_produces_stores_figures_tables_and_archive(workflow):
         assert (workflow / f"results/figures/{fig_id}.png").stat().st_size > 1000
         assert xr.open_dataset(workflow / f"results/figures/{fig_id}.nc").attrs["figure"] == fig_id
     table = (workflow / "results/tables/LS-F3.csv").read_text().splitlines()
-    assert table[0].startswith("study,switch_epoch,sam_proportion") and len(table) == 1 + 4
+    assert table[0].startswith("study,switch_epoch,sam_proportion") and len(table) == 1 + 4 + 3
 
 
 def test_checkpoint_spectra_reach_the_store_figures_and_table(workflow):
@@ -114,6 +119,16 @@ def test_checkpoint_spectra_reach_the_store_figures_and_table(workflow):
     assert t2[0].startswith("study,optimizer,epoch") and len(t2) == 3
     listing = subprocess.run(["tar", "tzf", "results/archive/alpha.tar.gz"], cwd=workflow, capture_output=True, text=True).stdout
     assert "alpha/tables/LS-T2.csv" in listing.split()
+
+
+def test_diverged_study_is_recorded_not_fatal(workflow):
+    store = xr.open_dataset(workflow / "results/omega/omega.nc")
+    assert (store.diverged == 1).all() and (store.diverged_epoch == 1).all()
+    assert store.lambda_max.isnull().all() and store.test_loss.isel(epoch=-1).isnull().all()
+    figure = xr.open_dataset(workflow / "results/figures/LS-F3.nc")
+    assert (figure.n_seeds.sel(study="omega").dropna("switch_epoch") == 0).all()  # T=2: no switch epoch 3
+    assert (figure.n_seeds.sel(study="alpha") == 1).all()
+    assert "omega" in (workflow / "results/tables/LS-F3.csv").read_text()
 
 
 def test_archive_checksums_verify(workflow):
@@ -148,7 +163,7 @@ def test_changing_one_study_reruns_that_study_only(workflow):
         _write_config(workflow, TINY_CONFIG)
     assert {rule for rule, _ in jobs} >= {"train_prefix", "train_branch", "final_sharpness", "collect"}
     assert not any("results/alpha/" in output for _, output in jobs)
-    assert not any("LS-F1" in output or "LS-F3" in output for _, output in jobs)
+    assert not any("LS-F1" in output or "LS-F3" in output or "omega" in output for _, output in jobs)
 
 
 @pytest.mark.parametrize(

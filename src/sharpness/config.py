@@ -235,6 +235,7 @@ class Study:
             dtype=c["dtype"],
             checkpoint_every=c["checkpoint_every"],
             eval_batch_size=c["eval_batch_size"],
+            divergence_loss=c["divergence_loss"],
             dataset={k: v for k, v in c["dataset"].items() if k != "download"},
         )
 

@@ -87,8 +87,8 @@ def proportion_data(store_paths: list[str], direction: str) -> xr.Dataset:
         for name, values in quantities.items():
             mean, std, count = _mean_std(values)
             ds[f"{name}_mean"], ds[f"{name}_std"] = mean, std
-        ds["n_seeds"] = count
-        ds = ds.assign_coords(sam_proportion=("switch_epoch", proportion.values))
+        ds["n_seeds"] = count.copy(data=count.values).assign_attrs(long_name="seeds not diverged (of the final-epoch gap)", units="1")
+        ds = ds.drop_vars(["epoch", "direction"], errors="ignore").assign_coords(sam_proportion=("switch_epoch", proportion.values))
         per_study.append(ds.expand_dims(study=[str(read(path).attrs.get("study", path))]))
     out = xr.concat(per_study, dim="study", join="outer", coords="different", compat="equals")
     out["test_loss_gap_mean"].attrs.update(long_name="final test loss minus full SAM's", units="1")
@@ -128,6 +128,8 @@ def _baseline_summary(sub: xr.Dataset, sam: str) -> str:
     """What the two pure runs show, stated on the figure whichever way it comes out."""
     pure_sgd = sub.isel(switch_epoch=int(sub.sam_proportion.values.argmin()))
     gap, std = float(pure_sgd.test_error_gap_mean), float(pure_sgd.test_error_gap_std)
+    if not np.isfinite(gap):
+        return "no comparison: every seed of a pure run diverged (see n_seeds in the figure data)"
     verdict = f"{sam} generalizes better" if gap > std else f"{sam} not better here"
     lam_sgd = float(pure_sgd.lambda_max_mean)
     lam_sam = float(sub.isel(switch_epoch=int(sub.sam_proportion.values.argmax())).lambda_max_mean)

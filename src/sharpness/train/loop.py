@@ -200,7 +200,8 @@ class Trainer:
             mean_loss, grad_norm = self.train_epoch(epoch)
             self._record(epoch, phase.optimizer, lr, grad_norm)
             m = self.history.metrics
-            diverged = not all(math.isfinite(v) for v in (mean_loss, m["train_loss"][-1], m["test_loss"][-1]))
+            losses = (mean_loss, m["train_loss"][-1], m["test_loss"][-1])
+            diverged = not all(math.isfinite(v) for v in losses) or max(losses[:2]) > spec.divergence_loss
             self.log(
                 f"epoch {epoch}/{spec.epochs} [{phase.optimizer}] lr={lr:.4g} train_loss={m['train_loss'][-1]:.4f} "
                 f"train_err={m['train_error'][-1]:.4f} test_loss={m['test_loss'][-1]:.4f} "
@@ -208,7 +209,8 @@ class Trainer:
             )
             if diverged:
                 self.history.diverged, self.history.diverged_epoch = True, epoch
-                self.log(f"DIVERGED at epoch {epoch}: non-finite loss; the run stops here and is recorded as diverged")
+                self.log(f"DIVERGED at epoch {epoch}: loss non-finite or above {spec.divergence_loss:g}; "
+                         "the run stops here and is recorded as diverged")
                 ckpt.save_atomic(self.state(), ckpt.state_path(state_dir, epoch))
                 break
             if epoch % spec.checkpoint_every == 0 or epoch in keep_epochs or epoch == spec.epochs:

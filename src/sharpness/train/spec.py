@@ -26,6 +26,7 @@ class RunSpec:
     checkpoint_every: int = 1
     eval_batch_size: int = 1024
     dataset: dict = field(default_factory=dict)
+    divergence_loss: float = 1.0e6  # a training loss above this (or non-finite) ends the run
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunSpec":
