@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from ..store import provenance_attrs, read, write_atomic
 from . import spectrum, switching
 from .registry import FIGURES, TABLES
@@ -51,9 +54,6 @@ def write_table(fig_id: str, stores: list[str], options: dict, csv_path: str, md
 
 
 def _write_text(path: str, text: str) -> None:
-    import os
-    from pathlib import Path
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
