@@ -1,0 +1,92 @@
+"""Figure and table numbers, checked on a hand-made study store whose answers are known."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sharpness.report import switching
+from sharpness.store import write_atomic
+
+T = 4
+
+
+def _store(tmp_path, name="toy"):
+    """test_loss = 1 + t/10 + seed/100 at the final epoch (linear in the switch epoch t),
+    test_error = t/100, λmax = 1 + t, and seed 1 of t=2 diverged (NaN)."""
+    seeds, directions, switches, epochs = [0, 1], ["sgd->sam", "sam->sgd"], [0, 2, T], np.arange(1, T + 1)
+    shape = (2, 2, 3, T)
+    s, _, t, e = np.meshgrid(seeds, range(2), switches, epochs, indexing="ij")
+    loss = 1 + t / 10 + s / 100 + 0 * e
+    error = t / 100 + 0 * e
+    lam = (1.0 + np.array(switches))[None, None, :] + np.zeros((2, 2, 1))
+    loss[1, :, 1, :], error[1, :, 1, :], lam[1, :, 1] = np.nan, np.nan, np.nan
+    dims = ("seed", "direction", "switch_epoch", "epoch")
+    ds = xr.Dataset(
+        {"test_loss": (dims, loss), "test_error": (dims, error), "lambda_max": (dims[:3], lam)},
+        coords={"seed": seeds, "direction": directions, "switch_epoch": switches, "epoch": epochs},
+        attrs={"study": name},
+    )
+    assert loss.shape == shape
+    path = tmp_path / f"{name}.nc"
+    write_atomic(ds, path)
+    return str(path)
+
+
+def test_proportion_data_sgd_to_sam(tmp_path):
+    ds = switching.proportion_data([_store(tmp_path)], "sgd->sam").sel(study="toy")
+    # Full SAM is t=0: gaps are (t/10 + seed/100) - (seed/100) = t/10 for every seed.
+    np.testing.assert_allclose(ds.test_loss_gap_mean.values, [0.0, 0.2, 0.4])
+    np.testing.assert_allclose(ds.test_loss_gap_std.values, [0.0, 0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(ds.test_error_gap_mean.values, [0.0, 2.0, 4.0])  # in points
+    np.testing.assert_allclose(ds.sam_proportion.values, [1.0, 0.5, 0.0])  # (T - t) / T
+    np.testing.assert_allclose(ds.lambda_max_mean.values, [1.0, 3.0, 5.0])
+    assert ds.n_seeds.values.tolist() == [2, 1, 2]  # the diverged seed is left out and counted
+
+
+def test_proportion_data_sam_to_sgd_uses_t_over_T(tmp_path):
+    ds = switching.proportion_data([_store(tmp_path)], "sam->sgd").sel(study="toy")
+    # Full SAM is now t=T: gaps are (t - T)/10.
+    np.testing.assert_allclose(ds.test_loss_gap_mean.values, [-0.4, -0.2, 0.0])
+    np.testing.assert_allclose(ds.sam_proportion.values, [0.0, 0.5, 1.0])
+
+
+def test_curves_data_picks_the_pure_runs_and_the_switch(tmp_path):
+    ds = switching.curves_data(_store(tmp_path), {"switch_epoch": 2, "skip_epochs": 1}, "sgd->sam")
+    assert list(ds.schedule.values) == ["SGD", "SAM", "SGD→SAM (t=2)"]
+    assert list(ds.epoch.values) == [2, 3, 4]
+    np.testing.assert_allclose(ds.test_error_mean.sel(epoch=4).values, [4.0, 0.0, 2.0])  # percent
+    assert ds.n_seeds.sel(epoch=4).values.tolist() == [2, 2, 1]
+
+
+def test_proportion_table_has_one_row_per_switch_epoch(tmp_path):
+    table = switching.proportion_table(switching.proportion_data([_store(tmp_path)], "sgd->sam"))
+    assert table.switch_epoch.tolist() == [0, 2, T]
+    assert table.test_loss_gap_mean.tolist() == pytest.approx([0.0, 0.2, 0.4])
+
+
+def test_stability_table_evaluates_the_table2_bounds(tmp_path):
+    import json
+
+    from sharpness.report.spectrum import stability_table
+
+    dims = ("seed", "optimizer", "checkpoint_epoch")
+    frob = np.array([[[0.5], [0.05]], [[0.7], [0.07]]])  # seed × (sgd, sam) × one checkpoint
+    gamma = np.array([[[2.0], [4.0]], [[2.0], [4.0]]])
+    ds = xr.Dataset(
+        {
+            "frobenius_sq": (dims, frob),
+            "gamma": (dims, gamma),
+            "lr": (("direction", "switch_epoch", "epoch"), np.full((1, 2, 3), 0.1)),
+        },
+        coords={"seed": [0, 1], "optimizer": ["sgd", "sam"], "checkpoint_epoch": [3], "direction": ["sgd->sam"], "switch_epoch": [0, 3], "epoch": [1, 2, 3]},
+        attrs={"study": "toy", "config": json.dumps({"batch_size": 8, "optimizers": {"sgd": {}, "sam": {"rho": 0.5}}})},
+    )
+    path = tmp_path / "toy.nc"
+    write_atomic(ds, path)
+    table = stability_table([str(path)], {}).set_index("optimizer")
+    # SGD: B/(η²γ) = 8 / (0.01 · 2) = 400. SAM: the x solving x(1 + ρ²γx/B) = 8/(0.01·4) = 200,
+    # i.e. x² /8 + x - 200 = 0 with ρ²γ/B = 0.125: x = 4(√(1 + 100) − 1).
+    assert table.loc["sgd", "own_bound_mean"] == pytest.approx(400.0)
+    assert table.loc["sam", "own_bound_mean"] == pytest.approx(4 * (np.sqrt(101) - 1))
+    assert table.loc["sgd", "frobenius_sq_mean"] == pytest.approx(0.6)
+    assert table.loc["sam", "within_own_bound"] == 1 and table.loc["sgd", "n_seeds"] == 2
