@@ -118,3 +118,14 @@ def test_momentum_carry_and_reset_at_a_switch():
 )
 def test_learning_rate_is_a_function_of_the_global_epoch(schedule, epoch, expected):
     assert learning_rate(schedule, epoch, total_epochs=100) == pytest.approx(expected)
+
+
+def test_adaptive_sam_step_matches_hand_computation():
+    w = torch.tensor([2.0, 1.0], dtype=torch.float64, requires_grad=True)
+    opt = SAM([w], torch.optim.SGD, rho=0.1, adaptive=True, lr=0.1)
+    _sam_step(opt, w)
+    # g = (4, 1), T g = (8, 1) with T = |w|, ε = ρ T² g / ‖T g‖ = 0.1 (16, 1) / √65.
+    s65 = math.sqrt(65)
+    perturbed = [2 + 1.6 / s65, 1 + 0.1 / s65]
+    expected = [2 - 0.1 * 2 * perturbed[0], 1 - 0.1 * perturbed[1]]
+    assert w.detach().tolist() == pytest.approx(expected, abs=1e-14)

@@ -87,7 +87,8 @@ def gradient_noise_alignment(model, loss_fn, samples, operator, frobenius_sq: fl
         g = torch.autograd.grad(loss_fn(model(x[i : i + 1]), y[i : i + 1]), params)
         grads.append(torch.cat([t.reshape(-1) for t in g]))
     model.train(was_training)
-    centred = torch.stack(grads) - torch.stack(grads).mean(0)  # (m, dim)
+    grads = torch.stack(grads)  # (m, dim)
+    centred = grads - grads.mean(0)
     trace_sigma_h = float(sum(torch.dot(c, operator.matvec(c)) for c in centred)) / len(centred)
     loss = float(operator.loss())
     gamma = trace_sigma_h / (2 * loss * frobenius_sq) if loss > 0 and frobenius_sq > 0 else float("nan")
@@ -110,8 +111,9 @@ def _measure_checkpoint(model, loss_fn, batches, settings: dict, warm_start=None
     x = torch.cat([b[0] for b in batches])[: s["gamma_samples"]]
     y = torch.cat([b[1] for b in batches])[: s["gamma_samples"]]
     noise = gradient_noise_alignment(model, loss_fn, (x, y), op, frob.estimate)
-    steps = s["power_steps"]
-    pad = lambda h: np.pad(np.asarray(h, float), (0, steps - len(h)), constant_values=np.nan)  # noqa: E731
+    def pad(history):  # power iteration may stop early; keep one length per study
+        return np.pad(np.asarray(history, float), (0, s["power_steps"] - len(history)), constant_values=np.nan)
+
     return dict(
         eigenvalues=top.eigenvalues.numpy(), residuals=top.residuals.numpy(), converged=top.converged.numpy().astype(np.int8),
         trace=trace.estimate, trace_stderr=trace.stderr, frobenius_sq=frob.estimate, frobenius_sq_stderr=frob.stderr,

@@ -57,10 +57,8 @@ class SAM(torch.optim.Optimizer):
                 continue
             grads = [p.grad for p in params]
             if group["adaptive"]:
-                # ε = ρ T² g / ‖T g‖ with T = |θ|: the norm is the adaptive one below.
-                scaled = torch._foreach_mul(grads, [p.abs() for p in params])
-                torch._foreach_mul_(scaled, [p.abs() for p in params])
-                eps = scaled
+                # ε = ρ T² g / ‖T g‖ with T = |θ|: the norm is the adaptive one of _grad_norm.
+                eps = torch._foreach_mul(grads, torch._foreach_mul(params, params))
             else:
                 eps = [g.clone() for g in grads]
             if group["normalized"] or group["adaptive"]:

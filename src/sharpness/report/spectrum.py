@@ -23,7 +23,8 @@ def _pick_epoch(store: xr.Dataset, options: dict, default: str) -> int:
 
 
 def _per_study(store_paths: list[str], reduce) -> xr.Dataset:
-    parts = [reduce(read(path)).expand_dims(study=[read(path).attrs["study"]]) for path in store_paths]
+    stores = [read(path) for path in store_paths]
+    parts = [reduce(store).expand_dims(study=[store.attrs["study"]]) for store in stores]
     return xr.concat(parts, dim="study", join="outer")
 
 

@@ -89,7 +89,7 @@ def proportion_data(store_paths: list[str], direction: str) -> xr.Dataset:
             ds[f"{name}_mean"], ds[f"{name}_std"] = mean, std
         ds["n_seeds"] = count.copy(data=count.values).assign_attrs(long_name="seeds not diverged (of the final-epoch gap)", units="1")
         ds = ds.drop_vars(["epoch", "direction"], errors="ignore").assign_coords(sam_proportion=("switch_epoch", proportion.values))
-        per_study.append(ds.expand_dims(study=[str(read(path).attrs.get("study", path))]))
+        per_study.append(ds.expand_dims(study=[str(store.attrs.get("study", path))]))
     out = xr.concat(per_study, dim="study", join="outer", coords="different", compat="equals")
     out["test_loss_gap_mean"].attrs.update(long_name="final test loss minus full SAM's", units="1")
     out["test_error_gap_mean"].attrs.update(long_name="final test error minus full SAM's", units="%")

@@ -19,9 +19,9 @@ RUN_VARIABLES = {
 }
 
 
-def run_dataset(history: RunHistory, spec: RunSpec, attrs: dict, start_epoch: int = 0) -> xr.Dataset:
+def run_dataset(history: RunHistory, spec: RunSpec, attrs: dict) -> xr.Dataset:
     """Metrics on dim ``epoch`` = 1…T; epochs after a divergence are NaN (so stores align).
-    ``start_epoch``: the epoch of the prefix checkpoint this run continued from (0: none)."""
+    ``start_epoch`` records the epoch of the prefix checkpoint the run continued from (0: none)."""
     epochs = np.arange(1, spec.epochs + 1)
     n = history.last_epoch
     data_vars = {}
@@ -36,8 +36,8 @@ def run_dataset(history: RunHistory, spec: RunSpec, attrs: dict, start_epoch: in
     ds.attrs.update(
         diverged=int(history.diverged),
         diverged_epoch=history.diverged_epoch,
-        start_epoch=start_epoch,
-        epochs_trained=history.last_epoch - start_epoch,
+        start_epoch=history.start_epoch,
+        epochs_trained=history.last_epoch - history.start_epoch,
         seed=spec.seed,
         device=spec.device,
         dtype=spec.dtype,

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import xarray as xr
 
-from .netcdf import ENGINE, read
+from .netcdf import read
 from .provenance import provenance_attrs
 
 PER_EPOCH = ("train_loss", "test_loss", "train_error", "test_error", "lr", "grad_norm")
 
 
-def _one_run(folder: Path, spectrum: xr.Dataset) -> xr.Dataset:
-    run = read(folder / "run.nc")
+def _one_run(run: xr.Dataset, spectrum: xr.Dataset) -> xr.Dataset:
     ds = run[list(PER_EPOCH)]
     ds["lambda_max"] = spectrum["eigenvalues"].isel(eig_index=0, drop=True)
     ds["lambda_max_residual"] = spectrum["residuals"].isel(eig_index=0, drop=True)
@@ -36,13 +35,14 @@ def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Datase
 
     study_dir = Path(study_dir)
     study = Study(study_dir.name, study_cfg)
+    # Each run is read once: the pure runs appear in every direction that names them.
+    runs = {(seed, name): read(study_dir / f"seed{seed}" / name / "run.nc") for seed in study.seeds for name in study.run_names}
     nested = []
     for seed in study.seeds:
-        seed_dir = study_dir / f"seed{seed}"
-        spectra = read(seed_dir / "final_spectra.nc")
+        spectra = read(study_dir / f"seed{seed}" / "final_spectra.nc")
         nested.append(
             [
-                [_one_run(seed_dir / (run := study.run_name(d, t)), spectra.sel(run=run, drop=True)) for t in study.switch_epochs]
+                [_one_run(runs[seed, (name := study.run_name(d, t))], spectra.sel(run=name, drop=True)) for t in study.switch_epochs]
                 for d in study.directions
             ]
         )
@@ -65,7 +65,13 @@ def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Datase
     ds["lambda_max_residual"].attrs.update(long_name="Ritz residual norm of lambda_max", units="1")
     if study.spectrum:
         ds = ds.merge(_checkpoint_spectra(study_dir, study), join="exact", compat="no_conflicts")
-    ds.attrs.update(_accounting(study_dir, study))
+    trained = sum(int(run.attrs["epochs_trained"]) for run in runs.values())
+    ds.attrs.update(
+        # What the pipeline trained (branches only after their switch) against one full run per schedule.
+        epochs_trained=trained,
+        epochs_naive=study.epochs_naive(),
+        runs=json.dumps([f"seed{seed}/{name}" for seed, name in runs]),
+    )
     ds.attrs.update(provenance_attrs(study_cfg, study=study.name))
     return ds
 
@@ -82,14 +88,3 @@ def _checkpoint_spectra(study_dir: Path, study) -> xr.Dataset:
     ds = ds.assign_coords(seed=study.seeds, optimizer=("optimizer", runs, {"long_name": "optimizer of the pure run"}))
     # Its own rank dim: the spectrum's k need not equal the final-sharpness k.
     return ds.rename(_SPECTRUM_RENAMES).rename(eig_index="spectrum_eig_index")
-
-
-def _accounting(study_dir: Path, study) -> dict:
-    """Epochs the pipeline trained (each distinct run once, branches only after their switch)
-    against what one full run per switch point would have trained."""
-    trained = 0
-    folders = [f"seed{seed}/{run}" for seed in study.seeds for run in study.run_names]
-    for folder in sorted(folders):
-        with xr.open_dataset(study_dir / folder / "run.nc", engine=ENGINE) as run:
-            trained += int(run.attrs["epochs_trained"])
-    return {"epochs_trained": trained, "epochs_naive": study.epochs_naive(), "runs": json.dumps(sorted(folders))}

@@ -55,8 +55,7 @@ def train_job(
         trainer.restore(resume)
     elif start_from is not None:
         log(f"starting from {start_from}")
-        trainer.restore(start_from)
-    start_epoch = int(ckpt.load(start_from)["epoch"]) if start_from else 0
+        trainer.restore(start_from, as_starting_point=True)
     history = trainer.run(state_dir, keep_epochs=keep)
     final_state = ckpt.state_path(state_dir, history.last_epoch)
     if not final_state.exists():  # the starting point was already final (or diverged)
@@ -68,8 +67,8 @@ def train_job(
         ckpt.copy_atomic(source if source.exists() else final_state, path)
     ckpt.copy_atomic(final_state, final_checkpoint)
     attrs = provenance_attrs(config_slice, run_spec=spec.to_dict(), dataset_sha256=data.meta.get("sha256", ""))
-    write_atomic(run_dataset(history, spec, attrs, start_epoch), run_netcdf)
+    write_atomic(run_dataset(history, spec, attrs), run_netcdf)
     # Finished: the resumable state has served its purpose. Keeping it would let a later,
     # deliberate rerun (changed code, --forcerun) "resume" a run that is already complete.
     shutil.rmtree(state_dir, ignore_errors=True)
-    log(f"done: epoch {history.last_epoch} of {spec.epochs} (continued from epoch {start_epoch}), diverged={history.diverged}")
+    log(f"done: epoch {history.last_epoch} of {spec.epochs} (continued from epoch {history.start_epoch}), diverged={history.diverged}")

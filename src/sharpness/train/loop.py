@@ -36,13 +36,17 @@ class RunHistory:
     optimizer: list = field(default_factory=list)
     diverged: bool = False
     diverged_epoch: int = 0  # 0: did not diverge
+    start_epoch: int = 0  # epochs inherited from a prefix run's checkpoint, not trained by this run
 
     @property
     def last_epoch(self) -> int:
         return len(self.optimizer)
 
     def to_state(self) -> dict:
-        return dict(metrics=self.metrics, optimizer=self.optimizer, diverged=self.diverged, diverged_epoch=self.diverged_epoch)
+        return dict(
+            metrics=self.metrics, optimizer=self.optimizer, diverged=self.diverged,
+            diverged_epoch=self.diverged_epoch, start_epoch=self.start_epoch,
+        )
 
     @classmethod
     def from_state(cls, state: dict) -> "RunHistory":
@@ -51,6 +55,7 @@ class RunHistory:
             optimizer=list(state["optimizer"]),
             diverged=bool(state["diverged"]),
             diverged_epoch=int(state["diverged_epoch"]),
+            start_epoch=int(state.get("start_epoch", 0)),
         )
 
 
@@ -127,8 +132,9 @@ class Trainer:
         lr = learning_rate(self.spec.lr_schedule, max(epoch, 1), self.spec.epochs)
         return make_optimizer(phase, self.model.parameters(), lr)
 
-    def restore(self, path: str | Path) -> None:
-        """Continue from a checkpoint of this run or of a run sharing its prefix."""
+    def restore(self, path: str | Path, as_starting_point: bool = False) -> None:
+        """Continue from a checkpoint of this run, or (``as_starting_point``) from a checkpoint
+        of a run sharing its prefix, whose epochs then count as inherited, not trained."""
         state = ckpt.load(path)
         epoch = int(state["epoch"])
         if state["prefix_key"] != self.spec.prefix_key(epoch):
@@ -141,6 +147,8 @@ class Trainer:
         if state["optimizer"]:
             self.optimizer.load_state_dict(state["optimizer"])
         self.history = RunHistory.from_state(state["history"])
+        if as_starting_point:
+            self.history.start_epoch = epoch
 
     def state(self) -> dict:
         epoch = self.history.last_epoch
