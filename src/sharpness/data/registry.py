@@ -10,12 +10,14 @@ from .digits import load_digits_dataset
 from .hashing import tensor_sha256
 from .subset import select_subset
 from .tensors import DatasetTensors
+from .text import DEFAULT_CONTEXT, SequenceTensors, load_pydoc_topics, load_tiny_shakespeare
 from .torchvision_sources import load_cifar10, load_cifar100, load_fashion_mnist, load_mnist, load_svhn
 
-# name -> loader(root, download) returning the full dataset with its official (or fixed) split.
-Loader = Callable[[str | os.PathLike | None, bool], DatasetTensors]
+# name -> loader(root, download) returning the full dataset with its official (or fixed) split;
+# text loaders also take context=, the window length.
+Loader = Callable[..., DatasetTensors | SequenceTensors]
 
-DATASETS: dict[str, Loader] = {
+_IMAGE_DATASETS: dict[str, Loader] = {
     "digits": load_digits_dataset,
     "mnist": load_mnist,
     "fashion_mnist": load_fashion_mnist,
@@ -23,6 +25,14 @@ DATASETS: dict[str, Loader] = {
     "cifar100": load_cifar100,
     "svhn": load_svhn,
 }
+_SEQUENCE_DATASETS: dict[str, Loader] = {
+    "tiny_shakespeare": load_tiny_shakespeare,
+    "pydoc_topics": load_pydoc_topics,
+}
+
+DATASETS: dict[str, Loader] = {**_IMAGE_DATASETS, **_SEQUENCE_DATASETS}
+# The character-level text datasets: they take ``context`` and have no ``classes``.
+SEQUENCE_DATASETS: tuple[str, ...] = tuple(_SEQUENCE_DATASETS)
 
 
 def load_dataset(
@@ -33,16 +43,33 @@ def load_dataset(
     n_test: int | None = None,
     classes: int | None = None,
     download: bool = False,
-) -> DatasetTensors:
+    context: int | None = None,
+) -> DatasetTensors | SequenceTensors:
     """Load dataset ``name`` from ``root`` and keep the subset the options describe.
 
     ``classes`` keeps labels 0..classes-1; ``n_train``/``n_test`` then keep the first examples
-    in source order. The SHA-256 of the four resulting tensors and the per-class counts are
-    recorded in ``meta`` so that two runs can check they saw the same data.
+    (for text: windows) in source order. ``context`` is the window length of a text dataset
+    (None: :data:`DEFAULT_CONTEXT`); text has no ``classes`` and images no ``context``, and
+    passing one where it means nothing is an error. The SHA-256 of the four resulting tensors and
+    the per-class counts (for text: of target characters) are recorded in ``meta`` so that two
+    runs can check they saw the same data.
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(sorted(DATASETS))}")
-    data = DATASETS[name](root, download)
+    if name in _SEQUENCE_DATASETS:
+        if classes is not None:
+            raise ValueError(
+                f"option classes={classes!r} does not apply to the text dataset {name!r}: "
+                "its labels are next characters, not classes (use n_train/n_test to subset)"
+            )
+        data = DATASETS[name](root, download, context=DEFAULT_CONTEXT if context is None else context)
+    else:
+        if context is not None:
+            raise ValueError(
+                f"option context={context!r} applies only to the text datasets "
+                f"({', '.join(SEQUENCE_DATASETS)}), not to the image dataset {name!r}"
+            )
+        data = DATASETS[name](root, download)
     data = select_subset(data, classes=classes, n_train=n_train, n_test=n_test)
     meta = dict(
         data.meta,
@@ -58,5 +85,6 @@ def load_dataset(
     return replace(data, meta=meta)
 
 
-def _class_counts(data: DatasetTensors, split: str) -> list[int]:
-    return data.labels(split).bincount(minlength=data.num_classes).tolist()
+def _class_counts(data: DatasetTensors | SequenceTensors, split: str) -> list[int]:
+    # Flattened: text targets are (N, context) windows.
+    return data.labels(split).reshape(-1).bincount(minlength=data.num_classes).tolist()

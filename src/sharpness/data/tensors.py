@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 import torch
 
@@ -30,6 +31,12 @@ class DatasetTensors:
     std: tuple[float, ...]
     name: str
     meta: dict = field(default_factory=dict)
+    # (C, H, W) float64 mean of x/255 over the training split when the images are centred per
+    # pixel (sam-eos's preprocessing, see :meth:`centered`); None: per-channel standardisation.
+    pixel_mean: torch.Tensor | None = None
+
+    # Image batches, not token windows (see text.SequenceTensors); lets the loop branch on data kind.
+    is_sequence: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mean", tuple(float(m) for m in self.mean))
@@ -60,6 +67,11 @@ class DatasetTensors:
         """(C, H, W) of one image."""
         return tuple(self.x_train.shape[1:])
 
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """The shape of one example, (C, H, W): the name images and token windows share."""
+        return self.image_shape
+
     def split(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         """The uint8 images and int64 labels of ``"train"`` or ``"test"``."""
         if split == "train":
@@ -69,11 +81,20 @@ class DatasetTensors:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
 
     def normalize(self, images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """``(images / 255 - mean) / std`` per channel, on the images' device."""
+        """``(images / 255 - mean) / std`` per channel, on the images' device; for a centred
+        dataset ``images / 255 - pixel_mean`` instead."""
+        if self.pixel_mean is not None:
+            return images.to(dtype) / 255 - self.pixel_mean.to(dtype=dtype, device=images.device)
         shape = (1, -1, 1, 1)
         mean = torch.tensor(self.mean, dtype=dtype, device=images.device).view(shape)
         std = torch.tensor(self.std, dtype=dtype, device=images.device).view(shape)
         return (images.to(dtype) / 255 - mean) / std
+
+    def centered(self) -> "DatasetTensors":
+        """The same data, inputs taken as ``x / 255`` minus the per-pixel mean of this training
+        split, without scaling: sam-eos's "the data was centered" (its code divides by 256, a
+        constant factor apart)."""
+        return replace(self, pixel_mean=(self.x_train.to(torch.float64) / 255).mean(0))
 
     def normalized(self, split: str, device=None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """All images of ``split`` normalised, moved to ``device`` first (uint8 is 4x cheaper to move)."""

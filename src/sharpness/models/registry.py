@@ -16,6 +16,8 @@ from .cnn import build_cnn
 from .mlp import build_mlp
 from .options import check_positive_int
 from .resnet import build_resnet18, build_resnet20
+from .simple_cnn import build_simple_cnn
+from .transformer import build_transformer_lm
 from .vgg import build_vgg16_bn
 from .wrn import build_wrn
 
@@ -28,6 +30,8 @@ _BUILDERS: dict[str, Callable[..., nn.Module]] = {
     "resnet18": build_resnet18,
     "vgg16_bn": build_vgg16_bn,
     "wrn": build_wrn,
+    "simple_cnn": build_simple_cnn,
+    "transformer_lm": build_transformer_lm,
 }
 
 MODEL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
@@ -45,11 +49,13 @@ def model_options(name: str) -> dict[str, Any]:
     return {p.name: p.default for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
-def build_model(spec: Mapping[str, Any], input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
+def build_model(spec: Mapping[str, Any], input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     """Construct the model ``spec["name"]`` with the remaining entries of ``spec`` as options.
 
-    ``input_shape`` is (channels, height, width) of one example. Raises ValueError naming the
-    offending entry for an unknown model, an unknown option or an invalid option value.
+    ``input_shape`` is the shape of one example: (channels, height, width) for images, and
+    (context,) for token windows (``transformer_lm``, whose ``num_classes`` is the vocabulary).
+    Raises ValueError naming the offending entry for an unknown model, an unknown option or an
+    invalid option value.
     """
     if not isinstance(spec, Mapping) or "name" not in spec:
         raise ValueError(f"model spec must be a mapping with a 'name' entry, got {spec!r}")
