@@ -54,6 +54,18 @@ def test_gradient_and_loss_match_reference(name):
         assert operator.loss() == pytest.approx(expected_loss, rel=1e-12)
 
 
+@pytest.mark.parametrize("name", MODEL_CASES)
+def test_gradient_at_a_shifted_point_matches_reference(name):
+    """∇L(θ + shift), as at SAM's perturbed point, without moving the snapshot."""
+    case = make_case(name)
+    operator = _operator(case)
+    shift = 0.1 * torch.randn(operator.dim, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    theta = (flat_parameters(case.model) + shift).requires_grad_(True)
+    expected = torch.autograd.grad(mean_loss_of_flat(case)(theta), theta)[0]
+    assert torch.allclose(operator.gradient_at(shift), expected, rtol=0, atol=1e-12)
+    assert torch.allclose(operator.gradient(), dense_gradient(case), rtol=0, atol=1e-12)  # snapshot unchanged
+
+
 def test_unequal_batches_are_weighted_by_size_not_averaged():
     case = make_case("mlp_tanh_mse")
     operator = _operator(case)

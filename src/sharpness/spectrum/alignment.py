@@ -27,14 +27,16 @@ def alignment(vector: Vector, eigenvector: Vector) -> float:
 
 
 def align_eigen_sam(eps: Vector, v1: Vector) -> float:
-    """Eigen-SAM's alignment ``1 − min_s ‖ε/‖ε‖ − s·v1‖`` for the (normalised) top eigenvector.
+    """Eigen-SAM's alignment ``Align(ε, v1) = 1 − min_{s ∈ {±1}} ‖ε/‖ε‖ − s·v1‖`` (eigen-sam §4.3)
+    for the (normalised) top eigenvector; the sign s makes ±v1 equivalent.
 
-    For unit ``u = ε/‖ε‖`` and unit ``v1`` the minimiser is ``s = u·v1`` and the minimum is the
-    norm of u's part orthogonal to v1, ``sqrt(1 − cos²)``; so the measure is
-    ``1 − sqrt(1 − cos²)``: 1 when ε is parallel to v1, 0 when orthogonal.
+    For unit ``u = ε/‖ε‖`` and unit ``v1``, ``‖u − s·v1‖ = sqrt(2 − 2s·cos)``, smallest for
+    ``s = sign(cos)``, so the measure is ``1 − sqrt(2 − 2|cos|)``: 1 when ε is parallel to v1,
+    0 at |cos| = ½ and 1 − √2 ≈ −0.414 when ε is orthogonal to v1. (It is not the |cos| of
+    :func:`alignment`; sam-eos reports that one.)
     """
     cosine = alignment(eps, v1)
-    return 1.0 - math.sqrt(max(0.0, 1.0 - cosine * cosine))
+    return 1.0 - math.sqrt(max(0.0, 2.0 - 2.0 * cosine))
 
 
 def _flat(vector: Vector) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Public entry points: Hessian spectrum quantities of ``(model, loss_fn, batches)``.
+"""Public entry points: Hessian spectrum quantities of ``(model, loss_fn, batches)``, and the
+top NTK eigenvalues of ``(model, batches)`` (:func:`ntk_eigenvalues`).
 
 Each function also accepts a ready operator in place of the model (leave ``loss_fn`` and
 ``batches`` out), e.g. one :class:`HessianOperator` shared by several calls so that its retained
@@ -19,6 +20,7 @@ from torch import nn
 from sharpness.spectrum.density import SpectralDensity, slq_density
 from sharpness.spectrum.lanczos import LanczosResult, top_eigenpairs
 from sharpness.spectrum.linear_operator import SymmetricOperator
+from sharpness.spectrum.ntk import NTKOperator, Scale
 from sharpness.spectrum.operator import Batch, BnMode, HessianOperator, HvpMethod, LossFn
 from sharpness.spectrum.power import PowerIterationResult, dominant_eigenpair
 from sharpness.spectrum.trace import (
@@ -147,6 +149,46 @@ def power_iteration(
     return dominant_eigenpair(
         operator, n_iter=n_iter, tol=tol, seed=seed, init_vector=init_vector,
         reference=reference, store_vectors=store_vectors,
+    )
+
+
+def ntk_eigenvalues(
+    model: ModelOrOperator,
+    batches: Sequence[Batch] | None = None,
+    k: int = 1,
+    seed: int = 0,
+    *,
+    scale: Scale | None = None,
+    tol: float | None = None,
+    max_hvp: int = 1000,
+    krylov_dim: int | None = None,
+    init_vectors: torch.Tensor | None = None,
+    return_eigenvectors: bool = False,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+) -> LanczosResult:
+    """The k largest eigenvalues of ``scale · J Jᵀ`` (descending), from ``scale · Jᵀ J``.
+
+    ``J`` is the Jacobian of all outputs of ``batches`` (targets unused) with respect to the
+    trainable parameters; see :class:`~sharpness.spectrum.ntk.NTKOperator`. ``scale`` defaults
+    to 1 (far-from-home's ``J Jᵀ`` for their loss ½‖z‖², compared with 2/η); ``scale="mse"`` is
+    ``2/(N·C)``, the Gauss–Newton matrix of the package's ``mse`` loss, whose top eigenvalue is
+    the one to compare with 2/η for a network trained on it. With a ready operator in place of
+    the model, leave ``batches`` and ``scale`` out (the scale is the operator's). Eigenvectors,
+    if asked, live in parameter space (right singular vectors of J).
+    """
+    if isinstance(model, nn.Module):
+        if batches is None:
+            raise ValueError("a model needs batches")
+        operator = NTKOperator(model, batches, scale=1.0 if scale is None else scale,
+                               dtype=dtype, device=device)
+    elif batches is not None or scale is not None:
+        raise ValueError("batches and scale only go with a model, not with an operator")
+    else:
+        operator = model
+    return top_eigenpairs(
+        operator, k, seed=seed, tol=tol, max_hvp=max_hvp, krylov_dim=krylov_dim,
+        init_vectors=init_vectors, return_eigenvectors=return_eigenvectors,
     )
 
 

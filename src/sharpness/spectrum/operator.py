@@ -114,12 +114,22 @@ class HessianOperator:
         """Flat gradient of the full-data mean loss, shape (dim,)."""
         if self._graph_grads is not None:
             return self._concat([g.detach() for g in self._graph_grads])
+        return self._mean_gradient(self._params)
+
+    def gradient_at(self, shift: torch.Tensor) -> torch.Tensor:
+        """Flat gradient of the full-data mean loss at the snapshot parameters plus ``shift``
+        (SAM's perturbed point θ + ε, say), batch by batch; the snapshot is not changed."""
+        _check_vector(shift, self.dim)
+        pieces = self._split(shift.to(dtype=self.dtype, device=self.device))
+        shifted = {name: (p.detach() + d).requires_grad_(True) for (name, p), d in zip(self._params.items(), pieces)}
+        return self._mean_gradient(shifted)
+
+    def _mean_gradient(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
         total = torch.zeros(self.dim, dtype=self.dtype, device=self.device)
-        params = list(self._params.values())
         for weight, (x, y) in zip(self._weights, self._batches):
             with self._modes():
-                loss = self._batch_loss(self._params, x, y)
-            grads = torch.autograd.grad(loss, params, allow_unused=True, materialize_grads=True)
+                loss = self._batch_loss(params, x, y)
+            grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True, materialize_grads=True)
             total += weight * self._concat(grads)
         return total
 
