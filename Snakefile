@@ -20,9 +20,7 @@ if "studies" not in config:
 
 include: "rules/common.smk"
 include: "rules/data.smk"
-include: "rules/train.smk"
-include: "rules/spectrum.smk"
-include: "rules/collect.smk"
+include: "rules/switching.smk"
 include: "rules/report.smk"
 include: "rules/archive.smk"
 

@@ -5,14 +5,14 @@ rule archive:
         figures=lambda wc: [
             f"results/figures/{f}.nc"
             for f in PLOTS
-            if f in FIGURES and wc.study in plot_studies(f)
+            if f in FIGURES and wc.study in plot_studies(PLOTS[f])
         ],
         tables=lambda wc: [
             f"results/tables/{f}.csv"
             for f in PLOTS
-            if f in TABLES and wc.study in plot_studies(f)
+            if f in TABLES and wc.study in plot_studies(PLOTS[f])
         ],
-        code=code("store"),
+        code=code("archive"),
     output:
         "results/archive/{study}.tar.gz",
     log:

@@ -1,33 +1,38 @@
-# Validation, wildcard constraints and input functions shared by all rules.
+# Validation, study plans, wildcard constraints and input functions shared by all rules.
 
 import json
 import re
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from sharpness.catalog import FIGURES, TABLES, entry
 from sharpness.config import Study, validate_config
-from sharpness.report.registry import FIGURES, TABLES
+from sharpness.config.figures import plot_studies
+from sharpness.pipeline import step_module
+from sharpness.imports import import_closure
+from sharpness.report import figure_module
 
-# A readable error naming the key first; then Snakemake's own check (fills schema defaults).
+# Rejects a malformed config naming the key, and fills the schema's defaults, before any job.
 validate_config(config)
-validate(config, "../schemas/config.schema.yaml")
 
 STUDIES = {name: Study(name, cfg) for name, cfg in config["studies"].items()}
 PLOTS = config["figures"]["plots"]
-SRC = Path(workflow.basedir) / "src" / "sharpness"
+
+
+def studies_of(kind):
+    return {name: s for name, s in STUDIES.items() if s.kind == kind}
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly ``names`` (and nothing when there are none)."""
+    return "|".join(map(re.escape, sorted(names))) or "(?!)"
 
 
 wildcard_constraints:
-    study="|".join(map(re.escape, STUDIES)),
+    study=one_of(STUDIES),
     seed=r"\d+",
-    opt=r"[a-z]+",
-    first=r"[a-z]+",
-    second=r"[a-z]+",
-    t=r"\d+",
-    fig_id="|".join(map(re.escape, PLOTS)) or "NONE",
+    fig_id=one_of(PLOTS),
 
 
 def canonical(value):
@@ -35,16 +40,9 @@ def canonical(value):
     return json.dumps(value, sort_keys=True)
 
 
-def code(*subpackages):
-    """Package files a rule's result depends on: Snakemake does not track imported modules."""
-    files = [SRC / "__init__.py", SRC / "pipeline.py"]
-    for sub in subpackages:
-        path = SRC / sub
-        files += sorted(path.rglob("*.py")) if path.is_dir() else [SRC / f"{sub}.py"]
-    return [str(f) for f in files]
-
-
-TRAIN_CODE = code("data", "models", "optim", "train", "store")
+def code(rule):
+    """The package files the step of ``rule`` imports: Snakemake does not track them itself."""
+    return [str(path) for path in import_closure(step_module(rule))]
 
 
 def dataset_file(wildcards):
@@ -55,33 +53,15 @@ def dataset_spec(key):
     """The dataset options of whichever study prepares ``key``."""
     for study in STUDIES.values():
         if study.dataset_key == key:
-            return study.cfg["dataset"]
+            return study.prepared_dataset
     raise ValueError(f"no study uses dataset {key}")
-
-
-def seed_runs(wildcards, filename):
-    """``filename`` in every run folder of one seed of a study."""
-    study = STUDIES[wildcards.study]
-    root = f"results/{wildcards.study}/seed{wildcards.seed}"
-    return [f"{root}/{run}/{filename}" for run in study.run_names]
-
-
-def spectrum_files(study):
-    """The spectrum.nc of every measured pure run of a study (none without a spectrum section)."""
-    if not study.spectrum:
-        return []
-    return [
-        f"results/{study.name}/seed{seed}/{opt}/spectrum.nc"
-        for seed in study.seeds
-        for opt in study.spectrum["runs"]
-    ]
 
 
 def _study_resource(key, default):
     return lambda wc: STUDIES[wc.study].cfg["resources"].get(key, default)
 
 
-# Cluster resources of a training job; one GPU when the study trains on CUDA.
+# Cluster resources of a training or Hessian job; one GPU when the study trains on CUDA.
 TRAIN_RESOURCES = dict(
     runtime=_study_resource("runtime", 60),
     mem_mb=_study_resource("mem_mb", 4000),
@@ -95,13 +75,19 @@ def figure_files(fig_id):
     return [f"results/figures/{fig_id}.{ext}" for ext in [*formats, "nc"]]
 
 
-def plot_studies(fig_id):
-    options = PLOTS[fig_id]
-    return options.get("studies") or [options["study"]]
+def figure_stores(wildcards):
+    return [STUDIES[s].store for s in plot_studies(PLOTS[wildcards.fig_id])]
+
+
+def figure_code(rule):
+    """A figure or table rule's code: its step, plus the report module of its id."""
+    return lambda wc: code(rule) + [
+        str(p) for p in import_closure(figure_module(wc.fig_id))
+    ]
 
 
 def all_targets():
-    targets = [f"results/{s}/{s}.nc" for s in STUDIES]
+    targets = [study.store for study in STUDIES.values()]
     for fig_id in PLOTS:
         if fig_id in FIGURES:
             targets += figure_files(fig_id)

@@ -1,7 +1,7 @@
 # One tensor file per dataset (and subset), with its SHA-256 beside it.
 rule prepare_dataset:
     input:
-        code=code("data"),
+        code=code("prepare_dataset"),
     output:
         tensors="results/data/{dataset}.pt",
         meta="results/data/{dataset}.pt.json",

@@ -1,8 +1,8 @@
 # The numbers a paper figure plots, reduced from the study stores (mean ± std over seeds).
 rule figure_data:
     input:
-        stores=lambda wc: [f"results/{s}/{s}.nc" for s in plot_studies(wc.fig_id)],
-        code=code("report", "store", "theory"),
+        stores=figure_stores,
+        code=figure_code("figure_data"),
     output:
         "results/figures/{fig_id}.nc",
     log:
@@ -19,7 +19,7 @@ rule figure_data:
 rule figure:
     input:
         data="results/figures/{fig_id}.nc",
-        code=code("report"),
+        code=figure_code("figure"),
     output:
         report(
             expand(
@@ -42,8 +42,8 @@ rule figure:
 # A paper table as CSV and Markdown.
 rule table:
     input:
-        stores=lambda wc: [f"results/{s}/{s}.nc" for s in plot_studies(wc.fig_id)],
-        code=code("report", "store", "theory"),
+        stores=figure_stores,
+        code=figure_code("table"),
     output:
         csv=report(
             "results/tables/{fig_id}.csv",

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from sharpness.measure import gradient_noise_alignment
+from sharpness.spectrum.noise import gradient_noise_alignment
 from sharpness.spectrum import HessianOperator
 
 
@@ -41,7 +41,7 @@ def test_final_spectra_of_a_trained_run_match_dense_eigvalsh(digits_file, tmp_pa
     from conftest import make_spec
 
     from sharpness.data import load_prepared
-    from sharpness.measure import final_spectra, hessian_subset
+    from sharpness.train.hessian import final_spectra, hessian_subset
     from sharpness.train import make_loss, train_job
     from sharpness.train.checkpoint import load
     from sharpness.train.loop import build_seeded_model

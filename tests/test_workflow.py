@@ -166,11 +166,17 @@ def test_changing_one_study_reruns_that_study_only(workflow):
     assert not any("LS-F1" in output or "LS-F3" in output or "omega" in output for _, output in jobs)
 
 
+TRAINING_AND_HESSIANS = {"train_prefix", "train_branch", "final_sharpness", "spectrum"}
+
+
 @pytest.mark.parametrize(
     "module, expected, forbidden",
     [
         ("report/switching.py", {"figure", "table"}, {"train_prefix", "train_branch", "final_sharpness", "collect"}),
         ("train/loop.py", {"train_prefix", "train_branch", "final_sharpness"}, set()),
+        ("store/archive.py", {"archive"}, TRAINING_AND_HESSIANS | {"collect", "figure_data"}),
+        ("report/spectrum.py", {"table", "figure_data", "figure"}, TRAINING_AND_HESSIANS | {"collect"}),  # LS-T2's reducer
+        ("pipeline/switching/collect.py", {"collect"}, TRAINING_AND_HESSIANS),  # one step's log line
     ],
 )
 def test_editing_code_reruns_the_stages_that_use_it(workflow, module, expected, forbidden):

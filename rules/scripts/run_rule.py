@@ -1,4 +1,4 @@
-"""The one script every rule runs: it calls the sharpness.pipeline step named after the rule."""
+"""The one script every rule runs: it calls the sharpness.pipeline step of the rule's name."""
 
 import sys
 from pathlib import Path

@@ -8,10 +8,10 @@ update rule and nothing else (late-sam: same hyperparameters for every switch po
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import torch
 
+from ..runspec import Phase
 from .sam import SAM
 
 # Optimizers a phase may name. `gd` is SGD on the full batch; `usam`/`asam` are SAM variants.
@@ -22,19 +22,6 @@ SAM_VARIANTS = {
 }
 OPTIMIZER_NAMES = ("sgd", "gd", *SAM_VARIANTS)
 MOMENTUM_POLICIES = ("carry", "reset")
-
-
-@dataclass(frozen=True)
-class Phase:
-    """One optimizer, used up to and including epoch ``until_epoch``."""
-
-    optimizer: str
-    until_epoch: int
-    settings: dict = field(default_factory=dict)
-
-    @property
-    def full_batch(self) -> bool:
-        return self.optimizer == "gd" or bool(self.settings.get("full_batch", False))
 
 
 def phase_index(phases: list[Phase], epoch: int) -> int:

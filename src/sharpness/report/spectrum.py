@@ -120,3 +120,7 @@ def stability_table(store_paths: list[str], options: dict) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+FIGURES = {"ES-F3": (density_data, draw_density), "ES-F5": (power_alignment_data, draw_power_alignment)}
+TABLES = {"LS-T2": stability_table}

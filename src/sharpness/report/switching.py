@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..catalog import entry
 from ..store import read
 
 SGD_LIKE = ("sgd", "gd")
@@ -142,3 +143,20 @@ def proportion_table(ds: xr.Dataset):
     columns = ["study", "switch_epoch", "sam_proportion"]
     columns += [c for c in ds.data_vars if c != "n_seeds"] + ["n_seeds"]
     return frame[columns].dropna(subset=["n_seeds"]).sort_values(["study", "switch_epoch"])
+
+
+def _direction(exp_id: str, options: dict) -> str:
+    return options.get("direction") or entry(exp_id).default_direction
+
+
+FIGURES = {
+    "LS-F1": (lambda stores, options: curves_data(stores[0], options, _direction("LS-F1", options)), draw_curves),
+    **{
+        fig_id: (lambda stores, options, fig_id=fig_id: proportion_data(stores, _direction(fig_id, options)), draw_proportion)
+        for fig_id in ("LS-F3", "LS-F5", "LS-F7", "LS-F9")
+    },
+}
+TABLES = {
+    table_id: lambda stores, options, table_id=table_id: proportion_table(proportion_data(stores, _direction(table_id, options)))
+    for table_id in ("LS-F3", "LS-F5")
+}

@@ -5,9 +5,6 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..train.loop import RunHistory
-from ..train.spec import RunSpec
-
 # CF-style descriptions of the per-epoch variables.
 RUN_VARIABLES = {
     "train_loss": ("1", "training loss after the epoch (full training set, eval mode)"),
@@ -19,29 +16,16 @@ RUN_VARIABLES = {
 }
 
 
-def run_dataset(history: RunHistory, spec: RunSpec, attrs: dict) -> xr.Dataset:
-    """Metrics on dim ``epoch`` = 1…T; epochs after a divergence are NaN (so stores align).
-    ``start_epoch`` records the epoch of the prefix checkpoint the run continued from (0: none)."""
-    epochs = np.arange(1, spec.epochs + 1)
-    n = history.last_epoch
+def run_dataset(metrics: dict[str, list[float]], optimizer: list[str], epochs: int, attrs: dict) -> xr.Dataset:
+    """Metrics on dim ``epoch`` = 1…``epochs``; ``metrics`` and ``optimizer`` hold the epochs
+    trained so far, and the epochs after them (a divergence) are NaN, so stores align."""
+    n = len(optimizer)
     data_vars = {}
     for name, (units, long_name) in RUN_VARIABLES.items():
-        values = np.full(spec.epochs, np.nan)
-        values[:n] = history.metrics[name]
+        values = np.full(epochs, np.nan)
+        values[:n] = metrics[name]
         data_vars[name] = ("epoch", values, {"units": units, "long_name": long_name})
-    optimizer = np.array(history.optimizer + [""] * (spec.epochs - n), dtype=object)
-    data_vars["optimizer"] = ("epoch", optimizer, {"long_name": "optimizer used during the epoch"})
-    ds = xr.Dataset(data_vars, coords={"epoch": ("epoch", epochs, {"long_name": "epoch (metrics after it)", "units": "1"})})
-    ds.attrs.update(attrs)
-    ds.attrs.update(
-        diverged=int(history.diverged),
-        diverged_epoch=history.diverged_epoch,
-        start_epoch=history.start_epoch,
-        epochs_trained=history.last_epoch - history.start_epoch,
-        seed=spec.seed,
-        device=spec.device,
-        dtype=spec.dtype,
-        momentum_policy=spec.momentum_policy,
-        batchnorm_policy="train-mode batch statistics; SAM's perturbed pass does not update running statistics; evaluation in eval mode",
-    )
-    return ds
+    padded = np.array(list(optimizer) + [""] * (epochs - n), dtype=object)
+    data_vars["optimizer"] = ("epoch", padded, {"long_name": "optimizer used during the epoch"})
+    epoch = ("epoch", np.arange(1, epochs + 1), {"long_name": "epoch (metrics after it)", "units": "1"})
+    return xr.Dataset(data_vars, coords={"epoch": epoch}, attrs=dict(attrs))

@@ -3,6 +3,6 @@
 from .job import train_job
 from .loop import METRICS, RunHistory, Trainer, evaluate
 from .losses import LOSS_NAMES, make_loss
-from .spec import RunSpec, epoch_seed
+from ..runspec import RunSpec, epoch_seed
 
 __all__ = ["train_job", "METRICS", "RunHistory", "Trainer", "evaluate", "LOSS_NAMES", "make_loss", "RunSpec", "epoch_seed"]

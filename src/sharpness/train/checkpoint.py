@@ -18,19 +18,21 @@ from pathlib import Path
 
 import torch
 
-_STATE_NAME = re.compile(r"epoch(\d+)\.pt$")
-# The subpackages whose code determines a trajectory: resumable state from other code is stale.
-_TRAJECTORY_CODE = ("data", "models", "optim", "train")
+from ..imports import import_closure
+
+# The parts of the package whose code can change a trajectory: resumable state from other code is stale.
+_TRAJECTORY_CODE = ("data", "models", "optim", "train", "runspec.py")
 
 
-@lru_cache(maxsize=1)
-def code_digest() -> str:
-    """SHA-256 over the source files that determine a training trajectory."""
+@lru_cache(maxsize=None)
+def code_digest(trainer_module: str = "sharpness.train.loop") -> str:
+    """SHA-256 over the source files of the trainer's import closure that can change a trajectory."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for sub in _TRAJECTORY_CODE:
-        for path in sorted((root / sub).rglob("*.py")):
-            digest.update(path.relative_to(root).as_posix().encode())
+    for path in import_closure(trainer_module):
+        relative = path.relative_to(root)
+        if relative.parts[0] in _TRAJECTORY_CODE:
+            digest.update(relative.as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -61,23 +63,28 @@ def copy_atomic(src: str | os.PathLike, dst: str | os.PathLike) -> None:
     os.replace(tmp, dst)
 
 
-def latest_state(state_dir: str | os.PathLike) -> Path | None:
-    """The resumable checkpoint with the highest epoch in ``state_dir``, if any."""
-    state_dir = Path(state_dir)
+def _states(state_dir: Path, unit: str) -> list[tuple[int, Path]]:
+    """(position, path) of the resumable states ``<unit><n>.pt`` in ``state_dir``."""
     if not state_dir.is_dir():
-        return None
-    found = [(int(m.group(1)), p) for p in state_dir.iterdir() if (m := _STATE_NAME.search(p.name))]
+        return []
+    name = re.compile(rf"^{unit}(\d+)\.pt$")
+    return [(int(m.group(1)), p) for p in state_dir.iterdir() if (m := name.match(p.name))]
+
+
+def latest_state(state_dir: str | os.PathLike, unit: str = "epoch") -> Path | None:
+    """The resumable checkpoint with the highest epoch (or step) in ``state_dir``, if any."""
+    found = _states(Path(state_dir), unit)
     return max(found)[1] if found else None
 
 
-def state_path(state_dir: str | os.PathLike, epoch: int) -> Path:
-    return Path(state_dir) / f"epoch{epoch}.pt"
+def state_path(state_dir: str | os.PathLike, position: int, unit: str = "epoch") -> Path:
+    return Path(state_dir) / f"{unit}{position}.pt"
 
 
-def prune_states(state_dir: str | os.PathLike, keep: set[int]) -> None:
-    """Delete resumable checkpoints except the newest and the epochs in ``keep``."""
-    newest = latest_state(state_dir)
-    for p in Path(state_dir).glob("epoch*.pt"):
-        m = _STATE_NAME.search(p.name)
-        if m and p != newest and int(m.group(1)) not in keep:
+def prune_states(state_dir: str | os.PathLike, keep: set[int], unit: str = "epoch") -> None:
+    """Delete resumable checkpoints except the newest and the positions in ``keep``."""
+    found = _states(Path(state_dir), unit)
+    newest = max(found)[1] if found else None
+    for position, p in found:
+        if p != newest and position not in keep:
             p.unlink()

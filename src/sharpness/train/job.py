@@ -1,7 +1,9 @@
 """One training job as the pipeline runs it: resume or start, train, publish outputs.
 
 Publishing order matters for requeue safety: the resumable state is written first (outside the
-declared outputs), the declared outputs are copied from it at the end, atomically.
+declared outputs), the declared outputs are copied from it at the end, atomically. The same
+job runs an epoch-based :class:`~sharpness.train.loop.Trainer` and a step-based trainer: both
+count positions in their own ``unit`` and write their own run file.
 """
 
 from __future__ import annotations
@@ -10,25 +12,55 @@ import shutil
 from pathlib import Path
 
 from ..data import load_prepared
+from ..runspec import RunSpec
 from ..store import provenance_attrs, write_atomic
-from ..store.run import run_dataset
 from . import checkpoint as ckpt
 from .loop import Trainer
-from .spec import RunSpec
 
 
-def _usable_state(state_dir: Path, spec: RunSpec, log) -> Path | None:
+def _usable_state(trainer, state_dir: Path, log) -> Path | None:
     """The newest resumable checkpoint, unless it was written for other settings or by other
     training code (then the stale state is removed: the job is rerun because those changed)."""
-    latest = ckpt.latest_state(state_dir)
+    latest = ckpt.latest_state(state_dir, trainer.unit)
     if latest is None:
         return None
-    state = ckpt.load(latest)
-    if state["prefix_key"] == spec.prefix_key(int(state["epoch"])) and state.get("code") == ckpt.code_digest():
+    if trainer.accepts(ckpt.load(latest)):
         return latest
     log(f"discarding resumable state in {state_dir}: written for other settings or by other code")
     shutil.rmtree(state_dir)
     return None
+
+
+def run_job(trainer, state_dir: str, final_checkpoint: str, run_netcdf: str, attrs: dict,
+            keep: dict[int, str] | None = None, start_from: str | None = None, log=print) -> None:
+    """Train and write ``run_netcdf`` (the trainer's ``run_dataset(attrs)``), ``final_checkpoint``
+    and the checkpoints in ``keep`` (position → path). Resumes from ``state_dir`` if a job was
+    interrupted, else from ``start_from`` (a prefix run's checkpoint at the switch), else from
+    initialisation."""
+    keep = dict(keep or {})
+    state_dir = Path(state_dir)
+    resume = _usable_state(trainer, state_dir, log)
+    if resume is not None:
+        log(f"resuming from {resume}")
+        trainer.restore(resume)
+    elif start_from is not None:
+        log(f"starting from {start_from}")
+        trainer.restore(start_from, as_starting_point=True)
+    trainer.run(state_dir, keep)
+    final_state = ckpt.state_path(state_dir, trainer.position, trainer.unit)
+    if not final_state.exists():  # the starting point was already final (or diverged)
+        ckpt.save_atomic(trainer.state(), final_state)
+    for position, path in keep.items():
+        # A run that diverged before a switch hands its diverged state on, so the branch job
+        # records the divergence instead of failing.
+        source = ckpt.state_path(state_dir, position, trainer.unit)
+        ckpt.copy_atomic(source if source.exists() else final_state, path)
+    ckpt.copy_atomic(final_state, final_checkpoint)
+    write_atomic(trainer.run_dataset(attrs), run_netcdf)
+    # Finished: the resumable state has served its purpose. Keeping it would let a later,
+    # deliberate rerun (changed code, --forcerun) "resume" a run that is already complete.
+    shutil.rmtree(state_dir, ignore_errors=True)
+    log(trainer.summary())
 
 
 def train_job(
@@ -42,33 +74,9 @@ def train_job(
     config_slice: dict | None = None,
     log=print,
 ) -> None:
-    """Train ``spec`` and write ``run_netcdf``, ``final_checkpoint`` and the checkpoints in
-    ``keep`` (epoch → path). Resumes from ``state_dir`` if a job was interrupted, else from
-    ``start_from`` (a prefix run's checkpoint at the switch epoch), else from initialisation."""
-    keep = dict(keep or {})
-    state_dir = Path(state_dir)
-    data = load_prepared(data_path)
+    """Train the epoch-based run ``spec`` as one job (see :func:`run_job`)."""
+    data = load_prepared(data_path, preprocess=spec.dataset.get("preprocess", "standardize"))
     trainer = Trainer(spec, data, log=log)
-    resume = _usable_state(state_dir, spec, log)
-    if resume is not None:
-        log(f"resuming from {resume}")
-        trainer.restore(resume)
-    elif start_from is not None:
-        log(f"starting from {start_from}")
-        trainer.restore(start_from, as_starting_point=True)
-    history = trainer.run(state_dir, keep_epochs=keep)
-    final_state = ckpt.state_path(state_dir, history.last_epoch)
-    if not final_state.exists():  # the starting point was already final (or diverged)
-        ckpt.save_atomic(trainer.state(), final_state)
-    for epoch, path in keep.items():
-        # A run that diverged before a switch epoch hands its diverged state on, so the
-        # branch job records the divergence instead of failing.
-        source = ckpt.state_path(state_dir, epoch)
-        ckpt.copy_atomic(source if source.exists() else final_state, path)
-    ckpt.copy_atomic(final_state, final_checkpoint)
     attrs = provenance_attrs(config_slice, run_spec=spec.to_dict(), dataset_sha256=data.meta.get("sha256", ""))
-    write_atomic(run_dataset(history, spec, attrs), run_netcdf)
-    # Finished: the resumable state has served its purpose. Keeping it would let a later,
-    # deliberate rerun (changed code, --forcerun) "resume" a run that is already complete.
-    shutil.rmtree(state_dir, ignore_errors=True)
-    log(f"done: epoch {history.last_epoch} of {spec.epochs} (continued from epoch {history.start_epoch}), diverged={history.diverged}")
+    run_job(trainer, state_dir, final_checkpoint, run_netcdf, attrs, keep=keep, start_from=start_from, log=log)
+

@@ -21,9 +21,10 @@ from ..optim import (
     set_learning_rate,
     switch_optimizer,
 )
+from ..runspec import RunSpec, epoch_seed
+from ..store.run import run_dataset
 from . import checkpoint as ckpt
 from .losses import make_loss
-from .spec import RunSpec, epoch_seed
 
 METRICS = ("train_loss", "train_error", "test_loss", "test_error", "lr", "grad_norm")
 
@@ -114,6 +115,8 @@ def _train_step(model, optimizer, loss_fn, x, y) -> tuple[torch.Tensor, torch.Te
 class Trainer:
     """Trains one run described by a :class:`RunSpec` on a prepared dataset."""
 
+    unit = "epoch"  # what a position in the run counts: resumable states are "epoch<n>.pt"
+
     def __init__(self, spec: RunSpec, data: DatasetTensors, log=print):
         self.spec, self.log = spec, log
         self.device = resolve_device(spec.device)
@@ -149,6 +152,14 @@ class Trainer:
         self.history = RunHistory.from_state(state["history"])
         if as_starting_point:
             self.history.start_epoch = epoch
+
+    @property
+    def position(self) -> int:
+        return self.history.last_epoch
+
+    def accepts(self, state: dict) -> bool:
+        """Whether a saved state lies on this run's trajectory and was written by this code."""
+        return state["prefix_key"] == self.spec.prefix_key(int(state["epoch"])) and state.get("code") == ckpt.code_digest()
 
     def state(self) -> dict:
         epoch = self.history.last_epoch
@@ -225,6 +236,26 @@ class Trainer:
                 ckpt.save_atomic(self.state(), ckpt.state_path(state_dir, epoch))
                 ckpt.prune_states(state_dir, keep_epochs)
         return self.history
+
+    def run_dataset(self, attrs: dict):
+        """The per-run file; ``start_epoch`` is the epoch of the prefix checkpoint the run
+        continued from (0: none)."""
+        history, spec = self.history, self.spec
+        return run_dataset(history.metrics, history.optimizer, spec.epochs, {**attrs, **dict(
+            diverged=int(history.diverged),
+            diverged_epoch=history.diverged_epoch,
+            start_epoch=history.start_epoch,
+            epochs_trained=history.last_epoch - history.start_epoch,
+            seed=spec.seed,
+            device=spec.device,
+            dtype=spec.dtype,
+            momentum_policy=spec.momentum_policy,
+            batchnorm_policy="train-mode batch statistics; SAM's perturbed pass does not update running statistics; evaluation in eval mode",
+        )})
+
+    def summary(self) -> str:
+        h = self.history
+        return f"done: epoch {h.last_epoch} of {self.spec.epochs} (continued from epoch {h.start_epoch}), diverged={h.diverged}"
 
     def _record(self, epoch: int, optimizer: str, lr: float, grad_norm: float) -> None:
         data, m = self.data, self.history.metrics

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from ..config import Study
 from .netcdf import read
 from .provenance import provenance_attrs
 
@@ -31,8 +32,6 @@ def _one_run(run: xr.Dataset, spectrum: xr.Dataset) -> xr.Dataset:
 
 def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Dataset:
     """Combine every run of the study (read from ``study_dir``) into one dataset."""
-    from ..config import Study
-
     study_dir = Path(study_dir)
     study = Study(study_dir.name, study_cfg)
     # Each run is read once: the pure runs appear in every direction that names them.

@@ -1,4 +1,9 @@
-"""What one training run is: everything that determines its trajectory, as plain data."""
+"""What one training run is: everything that determines its trajectory, as plain data.
+
+This module is the contract between the study plans (:mod:`sharpness.config`, which builds run
+specs from a validated config without importing torch) and the trainers (:mod:`sharpness.train`,
+which execute them). It holds no tensors and imports only numpy.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,18 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..optim.schedule import Phase
+
+@dataclass(frozen=True)
+class Phase:
+    """One optimizer, used up to and including epoch ``until_epoch``."""
+
+    optimizer: str
+    until_epoch: int
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def full_batch(self) -> bool:
+        return self.optimizer == "gd" or bool(self.settings.get("full_batch", False))
 
 
 @dataclass(frozen=True)
@@ -44,13 +60,6 @@ class RunSpec:
         """The parts of the spec that determine the trajectory up to ``epoch``: a checkpoint
         taken at ``epoch`` by a run with the same key is a valid starting point for this run.
         Device, logging and checkpoint cadence do not change the trajectory and are left out."""
-        phases = []
-        start = 0
-        for p in self.phases:
-            if start >= epoch:
-                break
-            phases.append(dict(optimizer=p.optimizer, until_epoch=min(p.until_epoch, epoch), settings=p.settings))
-            start = p.until_epoch
         key = dict(
             seed=self.seed,
             model=self.model,
@@ -60,16 +69,29 @@ class RunSpec:
             augmentation=self.augmentation,
             dtype=self.dtype,
             dataset=self.dataset,
-            phases=phases,
-            # The momentum policy acts at switches, so it matters only once a switch happened.
-            momentum_policy=self.momentum_policy if len(phases) > 1 else None,
         )
+        key.update(_phases_key(self.phases, epoch, self.momentum_policy))
         if self.lr_schedule.get("name") == "cosine":
             key["epochs"] = self.epochs  # the cosine curve depends on T
         return json.dumps(key, sort_keys=True)
+
+
+def _phases_key(phases, until: int, momentum_policy: str, unit: str = "until_epoch") -> dict:
+    """The phases as far as ``until`` (epochs or steps): what a trajectory up to there ran."""
+    seen = []
+    start = 0
+    for p in phases:
+        if start >= until:
+            break
+        end = getattr(p, unit)
+        seen.append({"optimizer": p.optimizer, unit: min(end, until), "settings": p.settings})
+        start = end
+    # The momentum policy acts at switches, so it matters only once a switch happened.
+    return dict(phases=seen, momentum_policy=momentum_policy if len(seen) > 1 else None)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
     """Seed of epoch ``epoch``'s minibatch order and augmentation: a function of (seed, epoch)
     only, never of the optimizer or of restarts, so every switch point sees the same batches."""
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0] >> 1)
+

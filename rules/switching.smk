@@ -1,0 +1,141 @@
+# The switching study (late-sam): each seed trains every optimizer once for all T epochs (the
+# prefixes), branches resume a prefix checkpoint at t and switch optimizer; then final and
+# checkpoint Hessians, and one store per study.
+
+SWITCHING = studies_of("switching")
+
+
+wildcard_constraints:
+    opt=r"[a-z]+",
+    first=r"[a-z]+",
+    second=r"[a-z]+",
+    t=r"\d+",
+
+
+# One optimizer alone for all T epochs, leaving a checkpoint at every switch epoch.
+rule train_prefix:
+    input:
+        data=dataset_file,
+        code=code("train_prefix"),
+    output:
+        run="results/{study}/seed{seed}/{opt}/run.nc",
+        final="results/{study}/seed{seed}/{opt}/final.pt",
+        checkpoints=directory("results/{study}/seed{seed}/{opt}/ckpt"),
+    log:
+        "logs/{study}/seed{seed}/{opt}/train.log",
+    wildcard_constraints:
+        study=one_of(SWITCHING),
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        **TRAIN_RESOURCES,
+    params:
+        spec=lambda wc: SWITCHING[wc.study].run_spec(int(wc.seed), wc.opt).to_json(),
+        keep=lambda wc: SWITCHING[wc.study].checkpoint_epochs(wc.opt),
+        state_dir="results/{study}/.state/seed{seed}/{opt}",
+    script:
+        "scripts/run_rule.py"
+
+
+# Resume the first optimizer's checkpoint at t and continue with the second until T.
+rule train_branch:
+    input:
+        data=dataset_file,
+        checkpoints="results/{study}/seed{seed}/{first}/ckpt",
+        code=code("train_branch"),
+    output:
+        run="results/{study}/seed{seed}/{first}-{second}/t{t}/run.nc",
+        final="results/{study}/seed{seed}/{first}-{second}/t{t}/final.pt",
+    log:
+        "logs/{study}/seed{seed}/{first}-{second}/t{t}/train.log",
+    wildcard_constraints:
+        study=one_of(SWITCHING),
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        **TRAIN_RESOURCES,
+    params:
+        spec=lambda wc: SWITCHING[wc.study]
+        .run_spec(int(wc.seed), wc.first, wc.second, int(wc.t))
+        .to_json(),
+        start_epoch=lambda wc: int(wc.t),
+        state_dir="results/{study}/.state/seed{seed}/{first}-{second}/t{t}",
+    script:
+        "scripts/run_rule.py"
+
+
+# Top Hessian eigenvalues of every final model of a seed, on a fixed, recorded training subset.
+# One job per seed: a Hessian of a small model takes less time than starting a job.
+rule final_sharpness:
+    input:
+        runs=lambda wc: SWITCHING[wc.study].seed_files(wc.seed, "run.nc"),
+        finals=lambda wc: SWITCHING[wc.study].seed_files(wc.seed, "final.pt"),
+        data=dataset_file,
+        code=code("final_sharpness"),
+    output:
+        "results/{study}/seed{seed}/final_spectra.nc",
+    log:
+        "logs/{study}/seed{seed}/final_sharpness.log",
+    wildcard_constraints:
+        study=one_of(SWITCHING),
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        **TRAIN_RESOURCES,
+    params:
+        settings=lambda wc: canonical(SWITCHING[wc.study].cfg["sharpness"]),
+    script:
+        "scripts/run_rule.py"
+
+
+# Full spectra (top-k, trace, ‖H‖²_F, density, power-iteration alignment, γ) of chosen
+# checkpoints of a pure run, for the spectrum figures and tables.
+rule spectrum:
+    input:
+        run="results/{study}/seed{seed}/{opt}/run.nc",
+        final="results/{study}/seed{seed}/{opt}/final.pt",
+        checkpoints="results/{study}/seed{seed}/{opt}/ckpt",
+        data=dataset_file,
+        code=code("spectrum"),
+    output:
+        "results/{study}/seed{seed}/{opt}/spectrum.nc",
+    log:
+        "logs/{study}/seed{seed}/{opt}/spectrum.log",
+    wildcard_constraints:
+        study=one_of(SWITCHING),
+    conda:
+        "../envs/torch.yaml"
+    resources:
+        **TRAIN_RESOURCES,
+    params:
+        settings=lambda wc: canonical(SWITCHING[wc.study].spectrum),
+    script:
+        "scripts/run_rule.py"
+
+
+# One labelled store per study: dims seed × direction × switch_epoch × epoch.
+rule collect:
+    input:
+        runs=lambda wc: [
+            f"results/{wc.study}/seed{seed}/{run}/run.nc"
+            for seed in SWITCHING[wc.study].seeds
+            for run in SWITCHING[wc.study].run_names
+        ],
+        spectra=lambda wc: [
+            f"results/{wc.study}/seed{seed}/final_spectra.nc"
+            for seed in SWITCHING[wc.study].seeds
+        ],
+        checkpoint_spectra=lambda wc: SWITCHING[wc.study].spectrum_files(),
+        code=code("collect"),
+    output:
+        "results/{study}/{study}.nc",
+    log:
+        "logs/{study}/collect.log",
+    wildcard_constraints:
+        study=one_of(SWITCHING),
+    conda:
+        "../envs/report.yaml"
+    params:
+        study=lambda wc: canonical(SWITCHING[wc.study].cfg),
+    script:
+        "scripts/run_rule.py"

@@ -1,0 +1,98 @@
+"""What every study plan has, whatever its kind; each kind subclasses :class:`Study`.
+
+A study plan turns one validated ``studies.<name>`` entry into what the workflow needs: the runs
+and their specs, the file names, cross-field checks. Plans are plain Python (no torch), so the
+Snakefile builds them while it is parsed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+class ConfigError(ValueError):
+    """A configuration value or key that the pipeline cannot run with."""
+
+
+# kind name -> Study subclass, filled by ``class X(Study, kind="…")``.
+KINDS: dict[str, type["Study"]] = {}
+
+
+@dataclass(frozen=True)
+class Study:
+    """``Study(name, cfg)`` builds the plan of the study's kind (``cfg["kind"]``)."""
+
+    name: str
+    cfg: dict
+    kind: ClassVar[str] = ""
+    horizon_key: ClassVar[str] = "epochs"  # the config key of a run's length: "epochs" or "steps"
+
+    def __init_subclass__(cls, kind: str = "", **kwargs):
+        super().__init_subclass__(**kwargs)
+        if kind:
+            cls.kind = kind
+            KINDS[kind] = cls
+
+    def __new__(cls, name: str, cfg: dict):
+        if cls is Study:
+            if cfg.get("kind") not in KINDS:
+                raise ConfigError(f"config key 'studies.{name}.kind': {cfg.get('kind')!r} is not one of {sorted(KINDS)}")
+            cls = KINDS[cfg["kind"]]
+        return super().__new__(cls)
+
+    @property
+    def where(self) -> str:
+        """The key path of this study in the config, for error messages."""
+        return f"studies.{self.name}"
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.cfg["seeds"])
+
+    @property
+    def store(self) -> str:
+        """The study's labelled store, the input of its figures and its archive."""
+        return f"results/{self.name}/{self.name}.nc"
+
+    @property
+    def dataset_key(self) -> str:
+        """File name of the prepared dataset: the name plus any subset options."""
+        d = self.cfg["dataset"]
+        parts = [d["name"]]
+        for key, tag in (("classes", "c"), ("n_train", "n"), ("n_test", "test"), ("context", "ctx")):
+            if d.get(key):
+                parts.append(f"{tag}{d[key]}")
+        return "-".join(parts)
+
+    @property
+    def prepared_dataset(self) -> dict:
+        """The dataset options that shape the prepared file (preprocessing happens at load)."""
+        return {k: v for k, v in self.cfg["dataset"].items() if k != "preprocess"}
+
+    def check(self) -> None:
+        """Cross-field rules the schema cannot express; raise :class:`ConfigError`."""
+        check_lr_schedule(self.where, self.cfg["lr_schedule"], self.horizon, self.horizon_key)
+        for opt, settings in self.cfg["optimizers"].items():
+            if settings.get("nesterov") and not settings.get("momentum"):
+                raise ConfigError(f"config key '{self.where}.optimizers.{opt}.nesterov': Nesterov needs momentum > 0")
+        if self.cfg["device"] == "cpu" and self.cfg["dtype"] not in ("float32", "float64"):
+            raise ConfigError(f"config key '{self.where}.dtype': {self.cfg['dtype']} is not supported on the CPU")
+
+    @property
+    def horizon(self) -> int:
+        """The length of a run in the unit its schedules count (epochs or steps)."""
+        return self.cfg[self.horizon_key]
+
+    def check_figure(self, fig_id: str, options: dict, key: str) -> None:
+        """Whether figure ``fig_id`` with ``options`` can be drawn from this study."""
+
+
+def check_lr_schedule(where: str, schedule: dict, horizon: int, unit: str) -> None:
+    for i, m in enumerate(schedule.get("milestones", [])):
+        if m > horizon:
+            raise ConfigError(f"config key '{where}.lr_schedule.milestones.{i}': {m} is past {unit}={horizon}")
+    if schedule["name"] == "multistep":
+        for key in ("milestones", "gamma"):
+            if key not in schedule:
+                raise ConfigError(f"config key '{where}.lr_schedule.{key}' is required by a multistep schedule")

@@ -1,0 +1,158 @@
+"""The switching study of late-sam: every schedule first optimizer → second optimizer at epoch t.
+
+Runs of one seed: each optimizer alone for all T epochs (the "pure" runs, which are also the
+prefixes every switched run starts from), and one branch per direction and interior switch
+epoch. The store spans seed × direction × switch_epoch, with t = T the first optimizer throughout
+and t = 0 the second throughout.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from ..catalog import entries
+from ..runspec import Phase, RunSpec
+from .base import ConfigError, Study
+
+
+class SwitchingStudy(Study, kind="switching"):
+    """One run per seed and schedule, schedules derived from the directions."""
+
+    @property
+    def epochs(self) -> int:
+        return self.cfg["epochs"]
+
+    @property
+    def directions(self) -> list[str]:
+        return list(self.cfg["switching"]["directions"])
+
+    @cached_property
+    def switch_epochs(self) -> list[int]:
+        """All switch epochs of the store: the configured ones plus 0 and T."""
+        return sorted({0, self.epochs, *self.cfg["switching"]["switch_epochs"]})
+
+    @property
+    def interior_switch_epochs(self) -> list[int]:
+        return [t for t in self.switch_epochs if 0 < t < self.epochs]
+
+    @cached_property
+    def prefix_optimizers(self) -> list[str]:
+        """Optimizers run alone for all T epochs: both ends of every direction."""
+        return sorted({opt for d in self.directions for opt in d.split("->")})
+
+    @property
+    def spectrum(self) -> dict | None:
+        return self.cfg.get("spectrum")
+
+    def checkpoint_epochs(self, optimizer: str) -> list[int]:
+        """Epochs before T at which the ``optimizer`` prefix must leave a checkpoint: the switch
+        epochs it hands on and the epochs whose spectrum is measured (T is ``final.pt``)."""
+        epochs = set()
+        if any(d.split("->")[0] == optimizer for d in self.directions):
+            epochs.update(self.interior_switch_epochs)
+        if self.spectrum and optimizer in self.spectrum["runs"]:
+            epochs.update(e for e in self.spectrum["epochs"] if e < self.epochs)
+        return sorted(epochs)
+
+    def run_name(self, direction: str, switch_epoch: int) -> str:
+        """Folder of the run of (direction, switch epoch) inside a seed's folder: the ends of a
+        direction are the pure runs, shared by every direction that names them."""
+        first, second = direction.split("->")
+        if switch_epoch >= self.epochs:
+            return first
+        if switch_epoch == 0:
+            return second
+        return f"{first}-{second}/t{switch_epoch}"
+
+    @cached_property
+    def run_names(self) -> list[str]:
+        """Every distinct run of a seed: the pure runs, then the switched branches."""
+        names = {self.run_name(d, t) for d in self.directions for t in self.switch_epochs}
+        return sorted(names, key=lambda n: ("/" in n, n))
+
+    def seed_files(self, seed: int, filename: str) -> list[str]:
+        """``filename`` in every run folder of one seed."""
+        return [f"results/{self.name}/seed{seed}/{run}/{filename}" for run in self.run_names]
+
+    def spectrum_files(self) -> list[str]:
+        """The spectrum.nc of every measured pure run (none without a spectrum section)."""
+        if not self.spectrum:
+            return []
+        return [f"results/{self.name}/seed{seed}/{opt}/spectrum.nc" for seed in self.seeds for opt in self.spectrum["runs"]]
+
+    def run_spec(self, seed: int, first: str, second: str | None = None, switch_epoch: int | None = None) -> RunSpec:
+        """The run of ``first`` alone, or of ``first`` until ``switch_epoch`` then ``second``."""
+        c = self.cfg
+        phases = [Phase(first, self.epochs, c["optimizers"][first])]
+        if second is not None:
+            phases = [Phase(first, switch_epoch, c["optimizers"][first]), Phase(second, self.epochs, c["optimizers"][second])]
+        return RunSpec(
+            seed=seed,
+            epochs=self.epochs,
+            model=c["model"],
+            loss=c["loss"],
+            batch_size=c["batch_size"],
+            lr_schedule=c["lr_schedule"],
+            phases=tuple(phases),
+            momentum_policy=c["switching"]["momentum_policy"],
+            augmentation=c["augmentation"],
+            device=c["device"],
+            dtype=c["dtype"],
+            checkpoint_every=c["checkpoint_every"],
+            eval_batch_size=c["eval_batch_size"],
+            divergence_loss=c["divergence_loss"],
+            dataset={k: v for k, v in c["dataset"].items() if k != "download"},
+        )
+
+    def epochs_naive(self) -> int:
+        """Epochs one full run per distinct schedule would train (pure runs counted once)."""
+        schedules = len(self.prefix_optimizers) + len(self.directions) * len(self.interior_switch_epochs)
+        return schedules * self.epochs * len(self.seeds)
+
+    # -- checks ----------------------------------------------------------------------------
+    def check(self) -> None:
+        super().check()
+        where, s = self.where, self.cfg
+        for i, t in enumerate(s["switching"]["switch_epochs"]):
+            if t > self.epochs:
+                raise ConfigError(f"config key '{where}.switching.switch_epochs.{i}': {t} is past epochs={self.epochs}")
+        for i, direction in enumerate(self.directions):
+            first, second = direction.split("->")
+            if first == second:
+                raise ConfigError(f"config key '{where}.switching.directions.{i}': '{direction}' switches to itself")
+            for opt in (first, second):
+                if opt not in s["optimizers"]:
+                    raise ConfigError(
+                        f"config key '{where}.switching.directions.{i}': '{direction}' uses '{opt}', "
+                        f"which has no settings under '{where}.optimizers'"
+                    )
+        if self.spectrum:
+            self._check_spectrum()
+
+    def _check_spectrum(self) -> None:
+        where, spectrum = f"{self.where}.spectrum", self.spectrum
+        for i, opt in enumerate(spectrum["runs"]):
+            if opt not in self.prefix_optimizers:
+                raise ConfigError(f"config key '{where}.runs.{i}': '{opt}' is not an optimizer of the study's directions")
+        for i, e in enumerate(spectrum["epochs"]):
+            if e > self.epochs:
+                raise ConfigError(f"config key '{where}.epochs.{i}': {e} is past epochs={self.epochs}")
+        if spectrum["density"]["max"] <= spectrum["density"]["min"]:
+            raise ConfigError(f"config key '{where}.density.max': must exceed density.min")
+
+    def check_figure(self, fig_id: str, options: dict, key: str) -> None:
+        for entry in entries(fig_id):
+            if entry.needs_spectrum and not self.spectrum:
+                raise ConfigError(f"config key '{key}': {fig_id} needs a 'spectrum' section in study '{self.name}'")
+            direction = options.get("direction") or entry.default_direction
+            if direction and direction not in self.directions:
+                raise ConfigError(
+                    f"config key 'figures.plots.{fig_id}': study '{self.name}' has no direction '{direction}' "
+                    f"(it has {', '.join(self.directions)})"
+                )
+        epoch = options.get("epoch")
+        if epoch is not None and epoch not in self.spectrum["epochs"]:
+            raise ConfigError(f"config key 'figures.plots.{fig_id}.epoch': {epoch} is not a measured spectrum epoch")
+        t = options.get("switch_epoch")
+        if t is not None and t not in self.interior_switch_epochs:
+            raise ConfigError(f"config key 'figures.plots.{fig_id}.switch_epoch': {t} is not an interior switch epoch of '{self.name}'")

@@ -1,0 +1,51 @@
+"""The steps Snakemake's rules run: one small module per step, looked up by the rule's name.
+
+Every rule runs ``rules/scripts/run_rule.py``, which calls :func:`run_step`. A step module's
+``run(smk, log)`` reads the ``snakemake`` object and calls into the package. Because each step is
+its own module, the workflow lists exactly the package files that step imports as the rule's
+inputs (:mod:`sharpness.imports`): editing one step's code reruns that step only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import traceback
+from pathlib import Path
+
+# rule name → step module under sharpness.pipeline
+STEPS = {
+    "prepare_dataset": "prepare_dataset",
+    "train_prefix": "switching.train",
+    "train_branch": "switching.train",
+    "final_sharpness": "switching.final_sharpness",
+    "spectrum": "switching.spectrum",
+    "collect": "switching.collect",
+    "figure_data": "figure_data",
+    "figure": "figure",
+    "table": "table",
+    "archive": "archive",
+}
+
+
+def step_module(rule: str) -> str:
+    """The full name of the module that runs ``rule``."""
+    return f"{__name__}.{STEPS[rule]}"
+
+
+def run_step(smk) -> None:
+    """Run the step of ``smk.rule``, logging its progress and any traceback to ``smk.log[0]``."""
+    # Small models gain nothing from intra-op threads, and parallel jobs would oversubscribe;
+    # set before torch is imported by the step (torch reads it once, at import).
+    os.environ["OMP_NUM_THREADS"] = str(max(1, int(smk.threads)))
+    Path(smk.log[0]).parent.mkdir(parents=True, exist_ok=True)
+    with open(smk.log[0], "a", buffering=1) as handle:
+
+        def log(message: str) -> None:
+            handle.write(message + "\n")
+
+        try:
+            importlib.import_module(step_module(smk.rule)).run(smk, log)
+        except BaseException:
+            log(traceback.format_exc())
+            raise
