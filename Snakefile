@@ -21,6 +21,7 @@ if "studies" not in config:
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/switching.smk"
+include: "rules/dynamics.smk"
 include: "rules/report.smk"
 include: "rules/archive.smk"
 

@@ -49,12 +49,14 @@ def test_every_rule_names_a_step_module():
 @pytest.mark.parametrize(
     "rule, needs, must_not",
     [
-        ("train_prefix", {"train/loop.py", "optim/sam.py", "runspec.py"}, ("report/", "train/hessian.py", "store/archive.py", "store/switching.py", "spectrum/", "config/")),
-        ("final_sharpness", {"train/hessian.py", "spectrum/lanczos.py"}, ("report/", "store/archive.py")),
+        ("train_prefix", {"train/loop.py", "optim/sam.py", "runspec.py"}, ("report/", "train/dynamics.py", "store/archive.py", "store/switching.py", "spectrum/", "config/")),
+        ("dynamics_prefix", {"train/dynamics.py", "train/tracking.py", "spectrum/ntk.py"}, ("report/", "train/hessian.py", "store/archive.py", "config/")),
+        ("final_sharpness", {"train/hessian.py", "spectrum/lanczos.py"}, ("report/", "train/dynamics.py", "store/archive.py")),
         ("collect", {"store/switching.py", "config/switching.py"}, ("train/", "report/", "spectrum/")),
+        ("dynamics_collect", {"store/dynamics.py"}, ("train/", "report/", "spectrum/")),
         ("archive", {"store/archive.py"}, ("train/", "report/", "config/", "data/")),
-        ("figure_data", {"report/__init__.py"}, ("train/", "report/switching.py", "report/spectrum.py", "report/style.py")),
-        ("figure", {"report/draw.py", "report/style.py"}, ("train/", "report/switching.py", "report/spectrum.py")),
+        ("figure_data", {"report/__init__.py"}, ("train/", "report/switching.py", "report/dynamics.py", "report/style.py")),
+        ("figure", {"report/draw.py", "report/style.py"}, ("train/", "report/switching.py", "report/dynamics.py")),
     ],
 )
 def test_step_code_is_what_the_step_imports(rule, needs, must_not):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import xarray as xr
 import yaml
@@ -32,12 +33,27 @@ SPECTRUM = {
     "gamma_samples": 8,
 }
 
+DYNAMICS = {
+    "kind": "dynamics",
+    "dataset": {"name": "digits", "n_train": 100, "preprocess": "center"},
+    "model": {"name": "mlp", "width": 8, "depth": 1, "activation": "tanh"},
+    "loss": "mse",
+    "seeds": [0],
+    "steps": 12,
+    "batch_size": "full",
+    "grid": {"lr": [0.5], "rho": [0.0, 0.05]},
+    "schedules": ["sam", "gd->sam@6"],
+    "measure_every": 4,
+    "measure": {"k": 2},
+}
+
 TINY_CONFIG = {
     "studies": {
         "alpha": {**tiny_study(0.05), "spectrum": SPECTRUM},
         "beta": tiny_study(0.1, switch_epochs=[1], directions=["sam->sgd"]),
         # Diverges in its first epoch: recorded, and the study still completes.
         "omega": tiny_study(1e6, epochs=2, switch_epochs=[1], directions=["sgd->sam"]),
+        "delta": DYNAMICS,
     },
     "figures": {
         "dpi": 60,
@@ -49,6 +65,9 @@ TINY_CONFIG = {
             "ES-F3": {"studies": ["alpha"]},
             "ES-F5": {"studies": ["alpha"]},
             "LS-T2": {"studies": ["alpha"]},
+            "LB-F1": {},
+            "LB-F2": {"study": "delta"},
+            "LS-F10": {"study": "delta"},
         },
     },
 }
@@ -166,7 +185,7 @@ def test_changing_one_study_reruns_that_study_only(workflow):
     assert not any("LS-F1" in output or "LS-F3" in output or "omega" in output for _, output in jobs)
 
 
-TRAINING_AND_HESSIANS = {"train_prefix", "train_branch", "final_sharpness", "spectrum"}
+TRAINING_AND_HESSIANS = {"train_prefix", "train_branch", "final_sharpness", "spectrum", "dynamics_prefix", "dynamics_branch"}
 
 
 @pytest.mark.parametrize(
@@ -174,9 +193,11 @@ TRAINING_AND_HESSIANS = {"train_prefix", "train_branch", "final_sharpness", "spe
     [
         ("report/switching.py", {"figure", "table"}, {"train_prefix", "train_branch", "final_sharpness", "collect"}),
         ("train/loop.py", {"train_prefix", "train_branch", "final_sharpness"}, set()),
-        ("store/archive.py", {"archive"}, TRAINING_AND_HESSIANS | {"collect", "figure_data"}),
+        ("store/archive.py", {"archive"}, TRAINING_AND_HESSIANS | {"collect", "dynamics_collect", "figure_data"}),
         ("report/spectrum.py", {"table", "figure_data", "figure"}, TRAINING_AND_HESSIANS | {"collect"}),  # LS-T2's reducer
         ("pipeline/switching/collect.py", {"collect"}, TRAINING_AND_HESSIANS),  # one step's log line
+        ("train/dynamics.py", {"dynamics_prefix", "dynamics_branch"}, {"train_prefix", "train_branch", "final_sharpness", "spectrum"}),
+        ("store/dynamics.py", {"dynamics_prefix", "dynamics_branch", "dynamics_collect"}, {"train_prefix", "collect", "final_sharpness"}),
     ],
 )
 def test_editing_code_reruns_the_stages_that_use_it(workflow, module, expected, forbidden):
@@ -188,6 +209,39 @@ def test_editing_code_reruns_the_stages_that_use_it(workflow, module, expected, 
     finally:
         path.write_text(original)
     assert expected <= rules and not (forbidden & rules)
+
+
+def test_editing_one_kinds_report_redraws_its_figures_only(workflow):
+    path = workflow / "src/sharpness/report/dynamics.py"
+    original = path.read_text()
+    path.write_text(original + "\n# an edit\n")
+    try:
+        jobs = _planned(workflow)
+    finally:
+        path.write_text(original)
+    assert {rule for rule, _ in jobs} == {"figure_data", "figure", "archive", "checksums"}
+    assert {output.split("/")[-1].split(".")[0] for rule, output in jobs if rule.startswith("figure")} == {"LB-F2", "LS-F10"}
+
+
+def test_dynamics_study_store_and_figures(workflow):
+    store = xr.open_dataset(workflow / "results/delta/delta.nc")
+    assert dict(store.eigenvalues.sizes) == {"seed": 1, "schedule": 3, "lr": 1, "rho": 2, "step": 4, "eig_index": 2}
+    assert list(store.schedule.values) == ["sam", "gd->sam@6", "gd"]
+    assert list(store.step.values) == [0, 4, 8, 12]
+    pure = store.sel(schedule="gd", rho=0.05)
+    np.testing.assert_array_equal(pure.eigenvalues, store.sel(schedule="sam", rho=0.0).eigenvalues)  # SAM at rho = 0 is GD
+    switched = store.sel(schedule="gd->sam@6", rho=0.05)
+    np.testing.assert_array_equal(switched.train_loss.sel(step=[0, 4]), pure.train_loss.sel(step=[0, 4]))  # the shared prefix
+    assert not np.array_equal(switched.train_loss.sel(step=12), pure.train_loss.sel(step=12))
+    assert (store.diverged == 0).all() and store.attrs["steps_trained"] == 12 + 12 + 6
+    files = [workflow / "results/delta/delta.nc", *(workflow / "results/delta").rglob("run.nc")]
+    for fig_id in ("LB-F1", "LB-F2", "LS-F10"):
+        assert (workflow / f"results/figures/{fig_id}.png").stat().st_size > 1000
+        assert xr.open_dataset(workflow / f"results/figures/{fig_id}.nc").attrs["figure"] == fig_id
+        files.append(workflow / f"results/figures/{fig_id}.nc")
+    for path in files:  # CF attributes on every variable
+        with xr.open_dataset(path) as ds:
+            assert not [v for v in ds.data_vars if not {"units", "long_name"} <= set(ds[v].attrs)], path
 
 
 def test_report_is_browsable(workflow):
@@ -205,7 +259,12 @@ def test_malformed_config_fails_the_dry_run_naming_the_key(workflow, tmp_path):
     assert "studies.alpha.optimizers.sam.rho" in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("paper_config", sorted((ROOT / "configs/paper").glob("*.yaml")), ids=lambda p: p.stem)
+def _paper_configs(kind):
+    return [p for p in sorted((ROOT / "configs/paper").glob("*.yaml"))
+            if {s["kind"] for s in yaml.safe_load(p.read_text())["studies"].values()} == {kind}]
+
+
+@pytest.mark.parametrize("paper_config", _paper_configs("switching"), ids=lambda p: p.stem)
 def test_paper_config_plans_fully(workflow, paper_config):
     """A dry run schedules every stage, from data preparation to the archive."""
     result = _snakemake(workflow, "-n", "--configfile", str(paper_config))
@@ -214,6 +273,21 @@ def test_paper_config_plans_fully(workflow, paper_config):
     config = yaml.safe_load(paper_config.read_text())
     seeds = sum(len(s["seeds"]) for s in config["studies"].values())
     assert int(counts["train_prefix"]) == 2 * seeds
+
+
+@pytest.mark.parametrize("paper_config", _paper_configs("dynamics"), ids=lambda p: p.stem)
+def test_dynamics_paper_config_plans_fully(workflow, paper_config):
+    """A dry run schedules data preparation, one job per distinct run, the store, the figures
+    and the archive."""
+    from sharpness.config import Study, validate_config
+
+    result = _snakemake(workflow, "-n", "--configfile", str(paper_config))
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.M))
+    assert {"prepare_dataset", "dynamics_prefix", "dynamics_collect", "figure", "archive"} <= set(counts)
+    config = validate_config(yaml.safe_load(paper_config.read_text()))
+    studies = [Study(name, cfg) for name, cfg in config["studies"].items()]
+    assert int(counts["dynamics_prefix"]) == sum(len(s.prefix_runs) * len(s.seeds) for s in studies)
+    assert int(counts.get("dynamics_branch", 0)) == sum(len(s.branch_runs) * len(s.seeds) for s in studies)
 
 
 def test_workflow_lints_clean_and_is_formatted():

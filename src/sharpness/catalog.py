@@ -22,6 +22,20 @@ class Entry:
 
 _SWITCHING = dict(kind="switching", module="switching")
 _SPECTRUM = dict(kind="switching", module="spectrum", needs_spectrum=True)
+_DYNAMICS = dict(kind="dynamics", module="dynamics")
+
+# sam-eos shows five figures per setting (MLP: Figs. 2–6, CNN: 7–11, Transformer: 12–16).
+_SAM_EOS = (
+    "top-3 Hessian eigenvalues along GD (ρ = 0) training with 2/η, one panel per η",
+    "top-3 Hessian eigenvalues along SAM training (ρ of the figure) with 2/η and the SAM-edge at the current ‖g‖",
+    "the SAM run of the previous figure without 2/η, zoomed on the eigenvalues and the SAM-edge",
+    "training loss, GD (ρ = 0) vs SAM",
+    "|cos| of the gradient at the iterate and at the SAM point with the top Hessian eigenvector, with the level of a random direction",
+)
+_SAM_EOS_SETTINGS = {2: "MLP, full batch", 7: "CNN, full batch", 12: "character Transformer LM, minibatch (Hessian on a fixed minibatch)"}
+_SAM_EOS_NOTE = (" Mean over seeds ± sample sd (ddof = 1), n on each panel; the x-axis counts steps, where sam-eos plots "
+                 "wall-clock seconds. Each panel states the median of λmax/edge over the last quarter of the steps.")
+
 FIGURES = {
     "LS-F1": Entry(
         "Test error vs epoch for SGD, SAM and SGD→SAM switched late (late-sam Fig. 1); mean ± std over seeds.",
@@ -53,6 +67,35 @@ FIGURES = {
         **_SPECTRUM,
     ),
 }
+
+FIGURES.update({
+    f"LB-F{first + i}": Entry(f"sam-eos Fig. {first + i} ({setting}): {what}." + _SAM_EOS_NOTE, **_DYNAMICS)
+    for first, setting in _SAM_EOS_SETTINGS.items()
+    for i, what in enumerate(_SAM_EOS)
+})
+FIGURES.update({
+    "LB-F1": Entry("sam-eos Fig. 1: the SAM-edge divided by 2/η as a function of α = η‖g‖/(2ρ), "
+                   "(α/2)(√(1 + 4/α) − 1), with its small-α asymptote √α; computed from the closed form.",
+                   kind=None, module="analytic"),
+    "LS-F10": Entry("late-sam Fig. 10: λmax along full-batch GD, full-batch SAM and switches between them, with 2/η; "
+                    "the legend gives the median of λmax/(2/η) over the last quarter of the steps. Mean ± sample sd over seeds.",
+                    **_DYNAMICS),
+    "FH-F3": Entry("far-from-home Fig. 3: the largest NTK eigenvalue (at the Gauss–Newton scale of the mse loss, so that it "
+                   "compares with 2/η) along full-batch GD and unnormalized SAM, with the GD-EOS 2/η and the SAM-EOS "
+                   "η(λ + ρλ²) = 2.", **_DYNAMICS),
+    "FH-F4": Entry("far-from-home Fig. 4 (MSE on tanh outputs, ±1 labels): λmax, η_tλmax and η_t(λmax + ρλmax²) along "
+                   "minibatch SGD and unnormalized SAM for several ρ, with the level 2; the Hessian is taken on a fixed "
+                   "training subset.", **_DYNAMICS),
+    "FH-F8": Entry("far-from-home Fig. 8: as FH-F4 with the cross-entropy loss.", **_DYNAMICS),
+    "FH-F5": Entry("far-from-home Fig. 5: early SAM (SAM, then SGD) against late SAM (SGD, then SAM) and the pure runs: "
+                   "λmax, and the GD-normalized ηλ and SAM-normalized η(λ + ρλ²) eigenvalues against 2.", **_DYNAMICS),
+    "FH-F6": Entry("far-from-home Fig. 6 (MSE): the minibatch gradient norm at the iterate along training for several ρ "
+                   "(mean over the steps between records); the legend gives its sd/mean over the run.", **_DYNAMICS),
+    "FH-F9": Entry("far-from-home Fig. 9: as FH-F6 with the cross-entropy loss.", **_DYNAMICS),
+    "ES-F1": Entry("eigen-sam Fig. 1: alignment Align(ε, v₁) = 1 − min_{s=±1}‖ε/‖ε‖ − s·v₁‖ of the SAM perturbation with "
+                   "the top Hessian eigenvector (on a fixed training minibatch), and λmax, along minibatch SAM training; "
+                   "mean ± 95 % t-interval over seeds.", **_DYNAMICS),
+})
 
 TABLES = {
     "LS-F3": Entry("Final-epoch gaps to full SAM and λmax per switch epoch (SGD→SAM).", default_direction="sgd->sam", **_SWITCHING),

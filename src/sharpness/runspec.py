@@ -95,3 +95,87 @@ def epoch_seed(seed: int, epoch: int) -> int:
     only, never of the optimizer or of restarts, so every switch point sees the same batches."""
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
+
+@dataclass(frozen=True)
+class StepPhase:
+    """One optimizer, used for the updates up to and including step ``until_step``."""
+
+    optimizer: str
+    until_step: int
+    settings: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepRunSpec:
+    """A step-based run with its Hessian tracked inline (the ``dynamics`` study kind).
+
+    Step s is the s-th update, so "step 0" is the initialisation. ``batch_size`` None means
+    full-batch steps; otherwise minibatches of epoch e (= ⌊(s−1)/steps_per_epoch⌋) come from the
+    permutation of ``epoch_seed(seed, e)``, exactly as in the epoch-based runs. ``lr_schedule``
+    counts steps and carries the run's ``lr``. ``measure`` holds the Hessian-tracking settings,
+    applied every ``measure_every`` steps (and at steps 0 and ``steps``).
+    """
+
+    seed: int
+    steps: int
+    model: dict
+    loss: str
+    batch_size: int | None
+    lr_schedule: dict
+    phases: tuple[StepPhase, ...]
+    measure_every: int
+    measure: dict
+    momentum_policy: str = "carry"
+    augmentation: dict = field(default_factory=dict)
+    device: str = "cpu"
+    dtype: str = "float32"
+    checkpoint_every: int = 100
+    eval_batch_size: int = 1024
+    dataset: dict = field(default_factory=dict)
+    divergence_loss: float = 1.0e6
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StepRunSpec":
+        d = dict(d)
+        d["phases"] = tuple(StepPhase(**p) for p in d["phases"])
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @property
+    def full_batch(self) -> bool:
+        return self.batch_size is None
+
+    @property
+    def augmentation_enabled(self) -> bool:
+        a = self.augmentation
+        return bool(a.get("flip")) or a.get("crop_padding", 0) > 0 or a.get("cutout", 0) > 0
+
+    @property
+    def measured_steps(self) -> list[int]:
+        """Steps at which the run records: 0, every ``measure_every``-th, and the last."""
+        return sorted({0, *range(self.measure_every, self.steps + 1, self.measure_every), self.steps})
+
+    def prefix_key(self, step: int) -> str:
+        """What determines the trajectory and its measurements up to ``step`` (see
+        :meth:`RunSpec.prefix_key`); the measurement settings are part of it because the
+        recorded history up to ``step`` is handed on with the state."""
+        key = dict(
+            seed=self.seed, model=self.model, loss=self.loss, batch_size=self.batch_size, lr_schedule=self.lr_schedule,
+            augmentation=self.augmentation, dtype=self.dtype, dataset=self.dataset, measure_every=self.measure_every,
+            measure=self.measure, eval_batch_size=self.eval_batch_size, divergence_loss=self.divergence_loss,
+        )
+        key.update(_phases_key(self.phases, step, self.momentum_policy, unit="until_step"))
+        if self.lr_schedule.get("name") == "cosine":
+            key["steps"] = self.steps
+        return json.dumps(key, sort_keys=True)
+
+
+def step_seed(seed: int, step: int) -> int:
+    """Seed of step ``step``'s augmentation and dropout: a function of (seed, step) only, so a
+    run resumed mid-epoch draws what an uninterrupted one would have."""
+    return int(np.random.SeedSequence([seed, step, 1]).generate_state(1, dtype=np.uint64)[0] >> 1)

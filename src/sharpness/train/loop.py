@@ -77,7 +77,9 @@ def build_seeded_model(spec: RunSpec, data: DatasetTensors, device, dtype) -> nn
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_size: int) -> tuple[float, float]:
-    """Mean loss and error fraction over (x, y) in eval mode (BatchNorm running statistics)."""
+    """Mean loss and error fraction over (x, y) in eval mode (BatchNorm running statistics).
+
+    Every target counts once: an example's class, or each next character of a sequence."""
     was_training = model.training
     model.eval()
     loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
@@ -85,10 +87,10 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_
     for i in range(0, len(x), batch_size):
         out = model(x[i : i + batch_size])
         t = y[i : i + batch_size]
-        loss_sum += loss_fn(out, t).double() * len(t)
-        wrong += (out.argmax(1) != t).sum()
+        loss_sum += loss_fn(out, t).double() * t.numel()
+        wrong += (out.argmax(-1) != t).sum()
     model.train(was_training)
-    return float(loss_sum) / len(x), int(wrong) / len(x)
+    return float(loss_sum) / y.numel(), int(wrong) / y.numel()
 
 
 def _global_grad_norm(model: nn.Module) -> torch.Tensor:
