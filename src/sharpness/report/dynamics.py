@@ -26,10 +26,6 @@ LABELS = {"gd": "GD", "sgd": "SGD", "sam": "SAM", "usam": "USAM", "asam": "ASAM"
 
 
 # -- selection and reduction --------------------------------------------------------------
-def _store(stores: list[str]) -> xr.Dataset:
-    return read(stores[0])
-
-
 def _default_rho(store: xr.Dataset, options: dict) -> float:
     """The ρ a figure shows: the option, else the study's smallest nonzero radius."""
     if options.get("rho") is not None:
@@ -42,14 +38,29 @@ def _schedule(store: xr.Dataset, options: dict) -> str:
     return options.get("schedule") or str(store.schedule.values[0])
 
 
-def _select(store: xr.Dataset, options: dict, **fixed) -> xr.Dataset:
-    """The cells a figure reads: its lr values (default all), width, and the ``fixed`` coords."""
-    sub = store
-    if options.get("lr"):
-        sub = sub.sel(lr=list(options["lr"]))
+def _cells(stores: list[str], options: dict, *, rho: str = "one", one_lr: bool = False, schedule: bool = True):
+    """(store, the cells a figure reads, its ρ, its lr). ``rho``: "one" (the figure's ρ), "gd"
+    (ρ = 0), "pair" (0 and the figure's ρ) or "all"; ``one_lr``: the option's first lr (else the
+    grid's first) instead of the option's list (else every lr); ``schedule``: the figure's
+    schedule only (else every schedule). A width grid is cut at the option's (or first) width."""
+    store = read(stores[0])
+    radius = 0.0 if rho == "gd" else _default_rho(store, options)
+    fixed: dict = {}
+    if schedule:
+        fixed["schedule"] = _schedule(store, options)
+    if rho in ("one", "gd"):
+        fixed["rho"] = radius
+    elif rho == "pair":
+        fixed["rho"] = sorted({0.0, radius})
+    lr = (options.get("lr") or [float(store.lr.values[0])])[0] if one_lr else None
+    if one_lr:
+        fixed["lr"] = lr
+    elif options.get("lr"):
+        fixed["lr"] = list(options["lr"])
+    sub = store.sel(**fixed)
     if "width" in sub.dims:
         sub = sub.sel(width=options.get("width") or sub.width.values[0])
-    return sub.sel(**fixed)
+    return store, sub, radius, lr
 
 
 def mean_sd(values: xr.DataArray, dim: str = "seed") -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
@@ -117,9 +128,7 @@ def _dataset_words(store: xr.Dataset) -> str:
 def eigen_edges_data(stores: list[str], options: dict, gd: bool) -> xr.Dataset:
     """Top-k eigenvalues (lr × step × eig_index), 2/η and the optimizer's edge, at ρ = 0 (GD,
     ``gd``) or at the figure's ρ; and the last-quarter median of λmax / edge per lr."""
-    store = _store(stores)
-    rho = 0.0 if gd else _default_rho(store, options)
-    sub = _select(store, options, schedule=_schedule(store, options), rho=rho)
+    store, sub, rho, _ = _cells(stores, options, rho="gd" if gd else "one")
     ds = xr.Dataset()
     _with_stats(ds, "eigenvalues", sub.eigenvalues, "1", "top Hessian eigenvalues")
     _with_stats(ds, "sam_edge", sub.sam_edge, "1", "the optimizer's edge (2/eta for GD, SAM-edge for SAM)")
@@ -173,9 +182,7 @@ def draw_eigen_edges(ds: xr.Dataset):
 
 # -- LB-F5 (F10, F15): training loss, GD vs SAM ----------------------------------------------
 def loss_data(stores: list[str], options: dict) -> xr.Dataset:
-    store = _store(stores)
-    rho = _default_rho(store, options)
-    sub = _select(store, options, schedule=_schedule(store, options), rho=sorted({0.0, rho}))
+    store, sub, rho, _ = _cells(stores, options, rho="pair")
     variable = "batch_loss" if _minibatch(store) else "train_loss"
     ds = xr.Dataset()
     _with_stats(ds, "loss", sub[variable], "1", "training loss" + (" (per minibatch)" if variable == "batch_loss" else ""))
@@ -205,9 +212,7 @@ def draw_loss(ds: xr.Dataset):
 
 # -- LB-F6 (F11, F16): gradient alignment with the top eigenvector ---------------------------
 def alignment_data(stores: list[str], options: dict) -> xr.Dataset:
-    store = _store(stores)
-    rho = _default_rho(store, options)
-    sub = _select(store, options, schedule=_schedule(store, options), rho=rho)
+    store, sub, rho, _ = _cells(stores, options)
     ds = xr.Dataset()
     _with_stats(ds, "grad_alignment", sub.grad_alignment, "1", "|cos(g, v1)| at the iterate")
     _with_stats(ds, "sam_grad_alignment", sub.sam_grad_alignment, "1", "|cos(g_SAM, v1)| at the SAM point")
@@ -237,10 +242,7 @@ def draw_alignment(ds: xr.Dataset):
 # -- LS-F10: full-batch GD, SAM and switches -------------------------------------------------
 def schedules_data(stores: list[str], options: dict) -> xr.Dataset:
     """λmax of every schedule (schedule × step) at one lr and ρ, with 2/η."""
-    store = _store(stores)
-    rho = _default_rho(store, options)
-    lr = (options.get("lr") or [float(store.lr.values[0])])[0]
-    sub = _select(store, {**options, "lr": None}, lr=lr, rho=rho)
+    store, sub, rho, lr = _cells(stores, options, one_lr=True, schedule=False)
     ds = xr.Dataset()
     _with_stats(ds, "lambda_max", sub.eigenvalues.isel(eig_index=0, drop=True), "1", "largest Hessian eigenvalue")
     ds["gd_edge"] = sub.gd_edge.isel(schedule=0, drop=True).mean("seed").assign_attrs(units="1", long_name="GD edge 2/eta")
@@ -276,10 +278,7 @@ def _schedule_label(schedule: str) -> str:
 
 # -- FH-F3: NTK eigenvalues against the GD-EOS and the SAM-EOS -------------------------------
 def ntk_data(stores: list[str], options: dict) -> xr.Dataset:
-    store = _store(stores)
-    rho = _default_rho(store, options)
-    lr = (options.get("lr") or [float(store.lr.values[0])])[0]
-    sub = _select(store, {**options, "lr": None}, lr=lr, schedule=_schedule(store, options), rho=sorted({0.0, rho}))
+    store, sub, rho, lr = _cells(stores, options, rho="pair", one_lr=True)
     ds = xr.Dataset()
     _with_stats(ds, "ntk_max", sub.ntk_eigenvalues.isel(ntk_index=0, drop=True), "1", "largest NTK eigenvalue (Gauss-Newton scale)")
     ds["gd_eos"] = xr.DataArray(float(theory.gd_edge(lr)), attrs={"units": "1", "long_name": "GD EOS 2/eta"})
@@ -312,9 +311,7 @@ def draw_ntk(ds: xr.Dataset):
 
 # -- FH-F4/F8: λmax, ηλmax and η(λmax + ρλmax²) for several ρ -------------------------------
 def normalized_eigen_data(stores: list[str], options: dict) -> xr.Dataset:
-    store = _store(stores)
-    lr = (options.get("lr") or [float(store.lr.values[0])])[0]
-    sub = _select(store, {**options, "lr": None}, lr=lr, schedule=_schedule(store, options))
+    store, sub, _, lr = _cells(stores, options, rho="all", one_lr=True)
     lam = sub.eigenvalues.isel(eig_index=0, drop=True)
     eta = sub.learning_rate
     ds = xr.Dataset()
@@ -346,10 +343,7 @@ def draw_normalized_eigen(ds: xr.Dataset):
 
 # -- FH-F5: early vs late SAM ----------------------------------------------------------------
 def sam_schedule_data(stores: list[str], options: dict) -> xr.Dataset:
-    store = _store(stores)
-    rho = _default_rho(store, options)
-    lr = (options.get("lr") or [float(store.lr.values[0])])[0]
-    sub = _select(store, {**options, "lr": None}, lr=lr, rho=rho)
+    store, sub, rho, lr = _cells(stores, options, one_lr=True, schedule=False)
     lam = sub.eigenvalues.isel(eig_index=0, drop=True)
     eta = sub.learning_rate
     ds = xr.Dataset()
@@ -379,9 +373,7 @@ def draw_sam_schedule(ds: xr.Dataset):
 
 # -- FH-F6/F9: minibatch gradient norms ------------------------------------------------------
 def grad_norm_data(stores: list[str], options: dict) -> xr.Dataset:
-    store = _store(stores)
-    lr = (options.get("lr") or [float(store.lr.values[0])])[0]
-    sub = _select(store, {**options, "lr": None}, lr=lr, schedule=_schedule(store, options))
+    store, sub, _, lr = _cells(stores, options, rho="all", one_lr=True)
     ds = xr.Dataset()
     _with_stats(ds, "grad_norm", sub.batch_grad_norm, "1", "minibatch gradient norm at the iterate (mean since the previous record)")
     g = sub.batch_grad_norm
@@ -406,10 +398,7 @@ def draw_grad_norm(ds: xr.Dataset):
 
 # -- ES-F1: alignment of the SAM perturbation, and λmax --------------------------------------
 def perturbation_data(stores: list[str], options: dict) -> xr.Dataset:
-    store = _store(stores)
-    rho = _default_rho(store, options)
-    lr = (options.get("lr") or [float(store.lr.values[0])])[0]
-    sub = _select(store, {**options, "lr": None}, lr=lr, rho=rho, schedule=_schedule(store, options))
+    store, sub, rho, lr = _cells(stores, options, one_lr=True)
     ds = xr.Dataset()
     for name, values, long_name in (("align", sub.perturbation_alignment, "Align(epsilon, v1) of eigen-sam"),
                                     ("lambda_max", sub.eigenvalues.isel(eig_index=0, drop=True), "largest Hessian eigenvalue")):
