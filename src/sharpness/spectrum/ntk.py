@@ -37,12 +37,13 @@ from torch import nn
 
 from sharpness.spectrum.linear_operator import _check_vector
 from sharpness.spectrum.operator import Batch, _module_modes
+from sharpness.spectrum.snapshot import ParameterSnapshot
 
 ScaleRule = Literal["mse"]
 Scale = float | ScaleRule
 
 
-class NTKOperator:
+class NTKOperator(ParameterSnapshot):
     """``scale · Jᵀ J`` (P × P) for the Jacobian ``J`` of all outputs of ``batches``.
 
     ``batches`` is a list of ``(inputs, targets)`` as for the Hessian operator; targets are not
@@ -67,22 +68,7 @@ class NTKOperator:
     ) -> None:
         if len(batches) == 0:
             raise ValueError("batches is empty")
-        trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
-        if not trainable:
-            raise ValueError("model has no trainable parameters")
-
-        self.model = model
-        self.dtype = dtype if dtype is not None else trainable[0][1].dtype
-        self.device = torch.device(device) if device is not None else trainable[0][1].device
-
-        self._names = [name for name, _ in trainable]
-        self._shapes = [p.shape for _, p in trainable]
-        self._numels = [p.numel() for _, p in trainable]
-        self.dim = sum(self._numels)
-        self._params = {name: self._snapshot(p) for name, p in trainable}
-        frozen = [(name, p) for name, p in model.named_parameters() if not p.requires_grad]
-        # Buffers and frozen parameters enter functional_call as constants of the same dtype.
-        self._buffers = {name: self._snapshot(t) for name, t in [*model.named_buffers(), *frozen]}
+        super().__init__(model, dtype=dtype, device=device, requires_grad=False)
         self._inputs = [self._snapshot(x) for x, _ in batches]
         self.batch_sizes = [int(x.shape[0]) for x in self._inputs]
         self.n_samples = sum(self.batch_sizes)
@@ -116,15 +102,6 @@ class NTKOperator:
                 (jtjv,) = pullback(jv)
                 total += self._concat([jtjv[name] for name in self._names])
         return self.scale * total
-
-    def parameters_vector(self) -> torch.Tensor:
-        """The snapshot parameters flattened in ``named_parameters`` order, shape (dim,)."""
-        return self._concat(list(self._params.values()))
-
-    def unflatten(self, v: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Split a flat vector into parameter-shaped views keyed by parameter name."""
-        _check_vector(v, self.dim)
-        return dict(zip(self._names, self._split(v)))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -162,16 +139,6 @@ class NTKOperator:
         with _module_modes(self.model, batchnorm_training=False):
             yield
 
-    def _snapshot(self, t: torch.Tensor) -> torch.Tensor:
-        dtype = self.dtype if t.is_floating_point() else t.dtype
-        return t.detach().to(device=self.device, dtype=dtype, copy=True)
-
-    def _split(self, v: torch.Tensor) -> list[torch.Tensor]:
-        chunks = torch.split(v, self._numels)
-        return [c.view(shape) for c, shape in zip(chunks, self._shapes)]
-
-    def _concat(self, tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-        return torch.cat([t.reshape(-1) for t in tensors])
 
 
 def _resolve_scale(scale: Scale, n_outputs: int) -> float:

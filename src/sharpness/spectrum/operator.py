@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from sharpness.spectrum.linear_operator import _check_vector
+from sharpness.spectrum.snapshot import ParameterSnapshot
 
 BnMode = Literal["eval", "train"]
 HvpMethod = Literal["double_backward", "forward_over_reverse", "auto"]
@@ -31,7 +32,7 @@ _METHODS = ("double_backward", "forward_over_reverse", "auto")
 _BN_MODES = ("eval", "train")
 
 
-class HessianOperator:
+class HessianOperator(ParameterSnapshot):
     """``H = ∇²_θ (1/N) Σ_i loss_i(θ)`` over all samples of ``batches``, applied as ``matvec``.
 
     ``bn_mode="eval"`` puts every module in eval mode (BatchNorm uses running statistics).
@@ -64,27 +65,12 @@ class HessianOperator:
             raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
         if len(batches) == 0:
             raise ValueError("batches is empty")
-        trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
-        if not trainable:
-            raise ValueError("model has no trainable parameters")
-
-        self.model = model
+        super().__init__(model, dtype=dtype, device=device, requires_grad=True)
         self.loss_fn = loss_fn
         self.bn_mode: BnMode = bn_mode
         self.method_requested: HvpMethod = method
         self.method = _resolve_method(method)
         self.reuse_graph = reuse_graph and self.method == "double_backward"
-        self.dtype = dtype if dtype is not None else trainable[0][1].dtype
-        self.device = torch.device(device) if device is not None else trainable[0][1].device
-
-        self._names = [name for name, _ in trainable]
-        self._shapes = [p.shape for _, p in trainable]
-        self._numels = [p.numel() for _, p in trainable]
-        self.dim = sum(self._numels)
-        self._params = {name: self._snapshot(p).requires_grad_(True) for name, p in trainable}
-        frozen = [(name, p) for name, p in model.named_parameters() if not p.requires_grad]
-        # Buffers and frozen parameters enter functional_call as constants of the same dtype.
-        self._buffers = {name: self._snapshot(t) for name, t in [*model.named_buffers(), *frozen]}
         self._batches = [(self._snapshot(x), self._snapshot(y)) for x, y in batches]
         self.batch_sizes = [int(x.shape[0]) for x, _ in self._batches]
         self.n_samples = sum(self.batch_sizes)
@@ -143,15 +129,6 @@ class HessianOperator:
                 for weight, (x, y) in zip(self._weights, self._batches)
             )
         return float(total)
-
-    def parameters_vector(self) -> torch.Tensor:
-        """The snapshot parameters flattened in ``named_parameters`` order, shape (dim,)."""
-        return self._concat([p.detach() for p in self._params.values()])
-
-    def unflatten(self, v: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Split a flat vector into parameter-shaped views keyed by parameter name."""
-        _check_vector(v, self.dim)
-        return dict(zip(self._names, self._split(v)))
 
     def free_graph(self) -> None:
         """Drop the retained gradient graph (it is rebuilt on the next ``matvec``)."""
@@ -262,16 +239,6 @@ class HessianOperator:
         with _module_modes(self.model, batchnorm_training=self.bn_mode == "train"):
             yield
 
-    def _snapshot(self, t: torch.Tensor) -> torch.Tensor:
-        dtype = self.dtype if t.is_floating_point() else t.dtype
-        return t.detach().to(device=self.device, dtype=dtype, copy=True)
-
-    def _split(self, v: torch.Tensor) -> list[torch.Tensor]:
-        chunks = torch.split(v, self._numels)
-        return [c.view(shape) for c, shape in zip(chunks, self._shapes)]
-
-    def _concat(self, tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-        return torch.cat([t.reshape(-1) for t in tensors])
 
 
 def _resolve_method(method: HvpMethod) -> str:
