@@ -14,8 +14,41 @@ SPLITS = ("train", "test")
 _STATS_CHUNK = 4096
 
 
+class TrainTestSplits:
+    """What the training loop reads of a dataset, images or token windows alike: the train and
+    test tensors ``x_*``/``y_*`` and a ``normalize`` that makes inputs of raw ``x``."""
+
+    def split(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """The inputs and labels (targets) of ``"train"`` or ``"test"``."""
+        if split == "train":
+            return self.x_train, self.y_train
+        if split == "test":
+            return self.x_test, self.y_test
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+
+    def normalized(self, split: str, device=None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """All inputs of ``split`` normalised, moved to ``device`` first (uint8 is 4x cheaper to move)."""
+        inputs, _ = self.split(split)
+        return self.normalize(inputs.to(device) if device is not None else inputs, dtype=dtype)
+
+    def labels(self, split: str, device=None) -> torch.Tensor:
+        """The int64 labels (targets) of ``split``, on ``device`` if given."""
+        _, labels = self.split(split)
+        return labels.to(device) if device is not None else labels
+
+    def to(self, device):
+        """A copy whose four tensors live on ``device``."""
+        return replace(
+            self,
+            x_train=self.x_train.to(device),
+            y_train=self.y_train.to(device),
+            x_test=self.x_test.to(device),
+            y_test=self.y_test.to(device),
+        )
+
+
 @dataclass(frozen=True)
-class DatasetTensors:
+class DatasetTensors(TrainTestSplits):
     """Train and test splits as tensors; images stay uint8 until :meth:`normalize` is applied.
 
     ``mean`` and ``std`` are per-channel statistics of ``x / 255``; ``meta`` is plain data
@@ -72,14 +105,6 @@ class DatasetTensors:
         """The shape of one example, (C, H, W): the name images and token windows share."""
         return self.image_shape
 
-    def split(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """The uint8 images and int64 labels of ``"train"`` or ``"test"``."""
-        if split == "train":
-            return self.x_train, self.y_train
-        if split == "test":
-            return self.x_test, self.y_test
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-
     def normalize(self, images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """``(images / 255 - mean) / std`` per channel, on the images' device; for a centred
         dataset ``images / 255 - pixel_mean`` instead."""
@@ -96,25 +121,6 @@ class DatasetTensors:
         constant factor apart)."""
         return replace(self, pixel_mean=(self.x_train.to(torch.float64) / 255).mean(0))
 
-    def normalized(self, split: str, device=None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """All images of ``split`` normalised, moved to ``device`` first (uint8 is 4x cheaper to move)."""
-        images, _ = self.split(split)
-        return self.normalize(images.to(device) if device is not None else images, dtype=dtype)
-
-    def labels(self, split: str, device=None) -> torch.Tensor:
-        """The int64 labels of ``split``, on ``device`` if given."""
-        _, labels = self.split(split)
-        return labels.to(device) if device is not None else labels
-
-    def to(self, device) -> "DatasetTensors":
-        """A copy whose four tensors live on ``device``."""
-        return replace(
-            self,
-            x_train=self.x_train.to(device),
-            y_train=self.y_train.to(device),
-            x_test=self.x_test.to(device),
-            y_test=self.y_test.to(device),
-        )
 
 
 def _check_split(split: str, images: torch.Tensor, labels: torch.Tensor, num_classes: int) -> None:

@@ -20,7 +20,7 @@ import os
 import sys
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -30,6 +30,7 @@ import torch
 from .atomic import atomic_write
 from .errors import DatasetIntegrityError
 from .hashing import file_sha256
+from .tensors import SPLITS, TrainTestSplits
 
 __all__ = [
     "DEFAULT_CONTEXT",
@@ -40,7 +41,6 @@ __all__ = [
     "split_last_lines",
 ]
 
-SPLITS = ("train", "test")
 DEFAULT_CONTEXT = 64  # the sam-eos sequence length
 
 WINDOW_RULE = (
@@ -71,7 +71,7 @@ PYDOC_TOPICS_TEST_LINES = 2_000
 
 
 @dataclass(frozen=True)
-class SequenceTensors:
+class SequenceTensors(TrainTestSplits):
     """Train and test windows of token ids, used by the training loop like :class:`DatasetTensors`.
 
     ``x_*`` and ``y_*`` are int64 (N, context); ``num_classes`` is the number of token ids.
@@ -162,14 +162,6 @@ class SequenceTensors:
         """The id test characters outside the vocabulary map to, or None if there are none."""
         return self.meta["unknown_id"]
 
-    def split(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """The int64 input and target windows of ``"train"`` or ``"test"``."""
-        if split == "train":
-            return self.x_train, self.y_train
-        if split == "test":
-            return self.x_test, self.y_test
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-
     def normalize(self, tokens: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """The token ids unchanged, as int64 (the same tensor, not a copy): an embedding indexes with them.
 
@@ -177,26 +169,6 @@ class SequenceTensors:
         ids are never converted to floating point.
         """
         return tokens.to(torch.int64)
-
-    def normalized(self, split: str, device=None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """All input windows of ``split`` on ``device``; ``dtype`` is ignored (see :meth:`normalize`)."""
-        tokens, _ = self.split(split)
-        return self.normalize(tokens.to(device) if device is not None else tokens, dtype=dtype)
-
-    def labels(self, split: str, device=None) -> torch.Tensor:
-        """The int64 target windows of ``split``, on ``device`` if given."""
-        _, targets = self.split(split)
-        return targets.to(device) if device is not None else targets
-
-    def to(self, device) -> "SequenceTensors":
-        """A copy whose four tensors live on ``device``."""
-        return replace(
-            self,
-            x_train=self.x_train.to(device),
-            y_train=self.y_train.to(device),
-            x_test=self.x_test.to(device),
-            y_test=self.y_test.to(device),
-        )
 
     def decode(self, ids: torch.Tensor | Sequence[int]) -> str:
         """The text a 1-D sequence of ids stands for; the unknown id prints as U+FFFD."""
