@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from sharpness import theory
-from sharpness.data import load_prepared
+from sharpness.data import load_prepared, prepare_dataset
 from sharpness.runspec import StepPhase, StepRunSpec, epoch_seed
 from sharpness.store import read
 from sharpness.train import checkpoint as ckpt
@@ -153,8 +153,6 @@ def test_gd_on_a_quadratic_settles_at_its_edge_or_diverges(tmp_path):
     """The edge 2/η is where GD on a quadratic changes from convergent to divergent: the
     measured λmax of a linear model's mse loss is constant (the loss is quadratic), and GD
     diverges exactly when η > 2/λmax."""
-    from sharpness.data import DatasetTensors, prepare_dataset  # noqa: F401  (fixture data is built below)
-
     path = tmp_path / "digits.pt"
     prepare_dataset("digits", None, path, n_train=100)
     data = load_prepared(path)

@@ -3,8 +3,8 @@
 import torch
 from torch import nn
 
-from sharpness.spectrum.noise import gradient_noise_alignment
 from sharpness.spectrum import HessianOperator
+from sharpness.spectrum.noise import gradient_noise_alignment
 
 
 def test_gamma_matches_dense_covariance_and_hessian():
@@ -41,9 +41,9 @@ def test_final_spectra_of_a_trained_run_match_dense_eigvalsh(digits_file, tmp_pa
     from conftest import make_spec
 
     from sharpness.data import load_prepared
-    from sharpness.train.hessian import final_spectra, hessian_subset
     from sharpness.train import make_loss, train_job
     from sharpness.train.checkpoint import load
+    from sharpness.train.hessian import final_spectra, hessian_subset
     from sharpness.train.loop import build_seeded_model
 
     spec = make_spec((("sgd", 2),), model={"name": "mlp", "width": 6, "depth": 1}, dtype="float64")
