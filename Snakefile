@@ -22,6 +22,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/switching.smk"
 include: "rules/dynamics.smk"
+include: "rules/toy.smk"
 include: "rules/report.smk"
 include: "rules/archive.smk"
 

@@ -52,7 +52,7 @@ def dataset_file(wildcards):
 def dataset_spec(key):
     """The dataset options of whichever study prepares ``key``."""
     for study in STUDIES.values():
-        if study.dataset_key == key:
+        if study.dataset_key is not None and study.dataset_key == key:
             return study.prepared_dataset
     raise ValueError(f"no study uses dataset {key}")
 

@@ -45,6 +45,9 @@ def test_names_are_declared_once():
     assert set(defs["dataset"]["properties"]["name"]["enum"]) == set(DATASETS)
     assert set(defs["model"]["properties"]["name"]["enum"]) == set(MODEL_NAMES)
     assert set(WIDTH_MODELS) == {name for name in MODEL_NAMES if "width" in model_options(name)}
+    from sharpness.toys import PROBLEMS
+
+    assert set(defs["toy_study"]["properties"]["problem"]["enum"]) == set(PROBLEMS)
 
 
 def test_validating_a_config_does_not_import_torch():
@@ -134,6 +137,23 @@ def test_figure_options_are_checked_against_the_study(plot, expected):
     assert expected in str(info.value)
 
 
-def test_default_config_has_both_kinds():
+def test_default_config_has_every_kind():
     config = validate_config(yaml.safe_load((ROOT / "config.yaml").read_text()))
     assert {Study(n, c).kind for n, c in config["studies"].items()} == set(KINDS)
+
+
+TOY_MALFORMED = [
+    ({"t": {"kind": "toy", "problem": "ravine", "options": {"lr": -1}}}, "studies.t.options.lr"),
+    ({"t": {"kind": "toy", "problem": "ravine", "options": {"steps_": 3}}}, "studies.t.options.steps_"),
+    ({"t": {"kind": "toy", "problem": "spiral"}}, "studies.t.problem"),
+    ({"t": {"kind": "toy", "problem": "sam_quadratic", "options": {"lr": 2.5}}}, "studies.t.options.lr"),
+    ({"t": {"kind": "toy", "problem": "tanh_valley", "options": {"switch_step": 700}}}, "studies.t.options.switch_step"),
+]
+
+
+@pytest.mark.parametrize("studies, expected", TOY_MALFORMED, ids=[e for _, e in TOY_MALFORMED])
+def test_malformed_toy_configs_are_rejected(studies, expected):
+    studies = copy.deepcopy(studies)
+    with pytest.raises(ConfigError) as info:
+        validate_config({"studies": studies, "figures": {"plots": {}}})
+    assert expected in str(info.value)

@@ -18,6 +18,7 @@ class Entry:
     module: str  # sharpness.report.<module> holds its data and drawing functions
     default_direction: str | None = None
     needs_spectrum: bool = False
+    problem: str | None = None  # toy figures: the problem whose store they read
 
 
 _SWITCHING = dict(kind="switching", module="switching")
@@ -95,6 +96,24 @@ FIGURES.update({
     "ES-F1": Entry("eigen-sam Fig. 1: alignment Align(ε, v₁) = 1 − min_{s=±1}‖ε/‖ε‖ − s·v₁‖ of the SAM perturbation with "
                    "the top Hessian eigenvector (on a fixed training minibatch), and λmax, along minibatch SAM training; "
                    "mean ± 95 % t-interval over seeds.", **_DYNAMICS),
+})
+
+_TOY = dict(kind="toy", module="toys")
+FIGURES.update({
+    "FH-F2": Entry("far-from-home Fig. 2: λmax(JJᵀ) of the quadratic regression model simulated in z–J space, GD vs "
+                   "unnormalized SAM at a small and a large η, one line per initialisation, with 2/η and the SAM-EOS; "
+                   "right: η(λ + ρλ²) against 2 at the large η.", problem="quadratic_regression", **_TOY),
+    "FH-F7": Entry("far-from-home Fig. 7: at one η, λmax(JJᵀ) and η(λ + ρλ²) for a sweep of ρ, one line per "
+                   "initialisation; the legend counts the stable initialisations.", problem="quadratic_regression", **_TOY),
+    "BR-F1": Entry("ravines Fig. 1: the first iterates of normalized SAM on L = ½(λ₁w₁² + λ₂w₂²) over the loss "
+                   "contours, and the closed-form 2-cycle ±ηρλ₁/(2 − ηλ₁)·e₁ they approach.", problem="sam_quadratic", **_TOY),
+    "BR-F3": Entry("ravines Fig. 3: GD and normalized SAM on f(w) = w₁²/(1 + w₂²/2) + w₂²/2 (our reading of a garbled "
+                   "formula) from (0.1, 0.1), over the contours of f, and the sharpness along the paths.", problem="ravine", **_TOY),
+    "BR-F4": Entry("ravines Fig. 4: as BR-F3 from (1, 1).", problem="ravine", **_TOY),
+    "BR-F5": Entry("ravines Fig. 5: normalized SAM against GD with Gaussian gradient noise N(0, σ²I), σ = ρ/(2 − η) "
+                   "(our reading), from (1, 1); one noisy path per seed.", problem="ravine", **_TOY),
+    "LS-F4a": Entry("late-sam Fig. 4a: GD, then normalized SAM, on L = ½ tanh²(v·tanh u) in the (u, v) plane over the "
+                    "loss contours; the minima v = 0 have sharpness tanh²u.", problem="tanh_valley", **_TOY),
 })
 
 TABLES = {

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from . import dynamics, switching  # noqa: F401  (each registers its kind)
+from . import dynamics, switching, toy  # noqa: F401  (each registers its kind)
 from .base import KINDS, ConfigError, Study
 from .figures import check_figures
 from .schema import SCHEMA_PATH, check_schema, load_schema

@@ -56,8 +56,11 @@ class Study:
         return f"results/{self.name}/{self.name}.nc"
 
     @property
-    def dataset_key(self) -> str:
-        """File name of the prepared dataset: the name plus any subset options."""
+    def dataset_key(self) -> str | None:
+        """File name of the prepared dataset: the name plus any subset options (None: the
+        study reads no dataset of its own)."""
+        if "dataset" not in self.cfg:
+            return None
         d = self.cfg["dataset"]
         parts = [d["name"]]
         for key, tag in (("classes", "c"), ("n_train", "n"), ("n_test", "test"), ("context", "ctx")):
@@ -71,7 +74,8 @@ class Study:
         return {k: v for k, v in self.cfg["dataset"].items() if k != "preprocess"}
 
     def check(self) -> None:
-        """Cross-field rules the schema cannot express; raise :class:`ConfigError`."""
+        """Cross-field rules the schema cannot express; raise :class:`ConfigError`. The base
+        checks the training settings every kind that trains shares."""
         check_lr_schedule(self.where, self.cfg["lr_schedule"], self.horizon, self.horizon_key)
         for opt, settings in self.cfg["optimizers"].items():
             if settings.get("nesterov") and not settings.get("momentum"):

@@ -24,6 +24,7 @@ STEPS = {
     "dynamics_prefix": "dynamics.train",
     "dynamics_branch": "dynamics.train",
     "dynamics_collect": "dynamics.collect",
+    "toy_simulate": "toy.simulate",
     "figure_data": "figure_data",
     "figure": "figure",
     "table": "table",

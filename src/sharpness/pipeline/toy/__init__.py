@@ -1,0 +1,1 @@
+"""Steps of the toy study: simulate the problem into the study store."""
