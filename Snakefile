@@ -23,6 +23,7 @@ include: "rules/data.smk"
 include: "rules/switching.smk"
 include: "rules/dynamics.smk"
 include: "rules/toy.smk"
+include: "rules/landscape.smk"
 include: "rules/report.smk"
 include: "rules/archive.smk"
 

@@ -56,6 +56,7 @@ def test_every_rule_names_a_step_module():
         ("dynamics_collect", {"store/dynamics.py"}, ("train/", "report/", "spectrum/")),
         ("archive", {"store/archive.py"}, ("train/", "report/", "config/", "data/")),
         ("toy_simulate", {"toys/quadratic_regression.py", "store/toy.py"}, ("train/", "spectrum/", "models/", "data/", "report/")),
+        ("landscape_analyse", {"train/landscape.py", "store/landscape.py"}, ("report/", "train/dynamics.py", "toys/")),
         ("figure_data", {"report/__init__.py"}, ("train/", "report/switching.py", "report/dynamics.py", "report/style.py")),
         ("figure", {"report/draw.py", "report/style.py"}, ("train/", "report/switching.py", "report/dynamics.py")),
     ],

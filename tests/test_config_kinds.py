@@ -142,18 +142,25 @@ def test_default_config_has_every_kind():
     assert {Study(n, c).kind for n, c in config["studies"].items()} == set(KINDS)
 
 
-TOY_MALFORMED = [
+TOY_AND_LANDSCAPE_MALFORMED = [
     ({"t": {"kind": "toy", "problem": "ravine", "options": {"lr": -1}}}, "studies.t.options.lr"),
     ({"t": {"kind": "toy", "problem": "ravine", "options": {"steps_": 3}}}, "studies.t.options.steps_"),
     ({"t": {"kind": "toy", "problem": "spiral"}}, "studies.t.problem"),
     ({"t": {"kind": "toy", "problem": "sam_quadratic", "options": {"lr": 2.5}}}, "studies.t.options.lr"),
     ({"t": {"kind": "toy", "problem": "tanh_valley", "options": {"switch_step": 700}}}, "studies.t.options.switch_step"),
+    ({"l": {"kind": "landscape", "source": "nope"}}, "studies.l.source"),
+    ({"l": {"kind": "landscape", "source": "d"}, "d": DYNAMICS}, "studies.l.source"),
+    ({"l": {"kind": "landscape", "source": "s", "switch_epoch": 7}, "s": "SWITCHING"}, "studies.l.switch_epoch"),
+    ({"l": {"kind": "landscape", "source": "s", "interpolation": {"h": 0.07}}, "s": "SWITCHING"}, "studies.l.interpolation.h"),
+    ({"l": {"kind": "landscape", "source": "s", "escape": {"optimizer": "usam"}}, "s": "SWITCHING"}, "studies.l.escape.optimizer"),
 ]
 
 
-@pytest.mark.parametrize("studies, expected", TOY_MALFORMED, ids=[e for _, e in TOY_MALFORMED])
-def test_malformed_toy_configs_are_rejected(studies, expected):
-    studies = copy.deepcopy(studies)
+@pytest.mark.parametrize("studies, expected", TOY_AND_LANDSCAPE_MALFORMED, ids=[e for _, e in TOY_AND_LANDSCAPE_MALFORMED])
+def test_malformed_toy_and_landscape_configs_are_rejected(studies, expected):
+    from conftest import tiny_study
+
+    studies = {k: (tiny_study() if v == "SWITCHING" else v) for k, v in copy.deepcopy(studies).items()}
     with pytest.raises(ConfigError) as info:
         validate_config({"studies": studies, "figures": {"plots": {}}})
     assert expected in str(info.value)

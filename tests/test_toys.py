@@ -1,4 +1,5 @@
-"""Toy problems against their closed forms and against direct simulations."""
+"""Toy problems against their closed forms and against direct simulations; the landscape
+analyses' pieces against hand-computed answers."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import pytest
 import torch
 
 from sharpness import theory
+from sharpness.store.landscape import second_difference
 from sharpness.toys import quadratic_regression as qr
 from sharpness.toys import ravine, sam_quadratic, tanh_valley
+from sharpness.train.landscape import combine, difference, filter_normalized_direction
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.03])
@@ -83,3 +86,24 @@ def test_gd_then_sam_in_the_tanh_valley_ends_flatter():
     path = tanh_valley.path((2.5, 1.0), 1.5, 0.3, 200, 600)
     at_switch, end = tanh_valley.minimum_sharpness(path[200, 0]), tanh_valley.minimum_sharpness(path[-1, 0])
     assert abs(path[200, 1]) < 1e-6 and end < at_switch  # GD found a minimum; SAM left it for a flatter one
+
+
+def test_second_difference_of_a_parabola_is_as_printed():
+    lambdas = np.round(np.arange(-0.5, 1.5 + 1e-9, 0.05), 10)
+    loss = 3.0 * lambdas**2 + lambdas
+    curvature = second_difference(loss, lambdas, h=0.1)
+    # (L(λ+h) + L(λ−h) − 2L(λ)) / (2h)² = 2·3h² / 4h² = 1.5 everywhere inside the grid
+    np.testing.assert_allclose(curvature[2:-2], 1.5, rtol=1e-9)
+    assert np.isnan(curvature[:2]).all() and np.isnan(curvature[-2:]).all()
+
+
+def test_filter_normalized_direction_and_line_combinations():
+    state = {"conv.weight": torch.randn(4, 3, 3, 3, dtype=torch.float64), "conv.bias": torch.randn(4, dtype=torch.float64),
+             "bn.num_batches_tracked": torch.tensor(7)}
+    d = filter_normalized_direction(state, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(d["conv.weight"].flatten(1).norm(dim=1), state["conv.weight"].flatten(1).norm(dim=1))
+    assert (d["conv.bias"] == 0).all() and (d["bn.num_batches_tracked"] == 0).all()
+    other = {k: v + 1 if v.is_floating_point() else v + 5 for k, v in state.items()}
+    half = combine(state, [(0.5, difference(other, state))])
+    torch.testing.assert_close(half["conv.weight"], state["conv.weight"] + 0.5)
+    assert int(half["bn.num_batches_tracked"]) == 7  # integer buffers keep the centre's

@@ -56,6 +56,9 @@ TINY_CONFIG = {
         "delta": DYNAMICS,
         "eta": {"kind": "toy", "problem": "quadratic_regression", "seeds": [0, 1],
                 "options": {"D": 4, "P": 6, "steps": 20, "record_every": 5, "lr": [0.05], "rho": [0.0, 0.02]}},
+        "theta": {"kind": "landscape", "source": "alpha", "switch_epoch": 2, "n_samples": 50,
+                  "interpolation": {"min": -0.2, "max": 1.2, "step": 0.1, "h": 0.1},
+                  "plane": {"points": 3, "draws": 1}, "escape": {"trials": 3, "steps": 4, "record_every": 2}},
     },
     "figures": {
         "dpi": 60,
@@ -71,6 +74,9 @@ TINY_CONFIG = {
             "LB-F2": {"study": "delta"},
             "LS-F10": {"study": "delta"},
             "FH-F7": {"study": "eta"},
+            "LS-F4b": {"study": "theta"},
+            "LS-F4c": {"study": "theta"},
+            "LS-F14": {"study": "theta"},
         },
     },
 }
@@ -247,12 +253,30 @@ def test_dynamics_study_store_and_figures(workflow):
             assert not [v for v in ds.data_vars if not {"units", "long_name"} <= set(ds[v].attrs)], path
 
 
-def test_toy_study_reaches_its_figure(workflow):
+def test_toy_and_landscape_studies_reach_their_figures(workflow):
     toy = xr.open_dataset(workflow / "results/eta/eta.nc")
     assert dict(toy.ntk_max.sizes) == {"seed": 2, "lr": 1, "rho": 2, "step": 5}
-    assert (workflow / "results/figures/FH-F7.png").stat().st_size > 1000
-    with xr.open_dataset(workflow / "results/figures/FH-F7.nc") as ds:
-        assert not [v for v in ds.data_vars if not {"units", "long_name"} <= set(ds[v].attrs)]
+    land = xr.open_dataset(workflow / "results/theta/theta.nc")
+    assert dict(land.interpolation_loss.sizes) == {"seed": 1, "lam": 15, "split": 2}
+    assert dict(land.escape_loss.sizes) == {"trial": 3, "escape_step": 3, "split": 2}
+    assert land.attrs["switched_run"] == "sgd-sam/t2" and land.attrs["pure_run"] == "sgd"
+    # λ = 1 is the pure SGD model, whose escape starts from the same loss.
+    assert float(land.interpolation_loss.sel(lam=1.0, split="train", seed=0)) == pytest.approx(float(land.escape_loss.isel(trial=0, escape_step=0).sel(split="train")), rel=1e-6)
+    for fig_id in ("FH-F7", "LS-F4b", "LS-F4c", "LS-F14"):
+        assert (workflow / f"results/figures/{fig_id}.png").stat().st_size > 1000
+        with xr.open_dataset(workflow / f"results/figures/{fig_id}.nc") as ds:
+            assert not [v for v in ds.data_vars if not {"units", "long_name"} <= set(ds[v].attrs)], fig_id
+
+
+def test_editing_the_landscape_analysis_reruns_it_and_no_training(workflow):
+    path = workflow / "src/sharpness/train/landscape.py"
+    original = path.read_text()
+    path.write_text(original + "\n# an edit\n")
+    try:
+        rules = {rule for rule, _ in _planned(workflow)}
+    finally:
+        path.write_text(original)
+    assert "landscape_analyse" in rules and not (rules & {"train_prefix", "train_branch", "toy_simulate", "dynamics_prefix"})
 
 
 def test_report_is_browsable(workflow):
@@ -291,7 +315,8 @@ def test_paper_config_plans_fully(workflow, paper_config):
         assert counts["dynamics_prefix"] == sum(len(s.prefix_runs) * len(s.seeds) for s in dynamics)
         assert counts.get("dynamics_branch", 0) == sum(len(s.branch_runs) * len(s.seeds) for s in dynamics)
         assert counts["dynamics_collect"] == len(dynamics)
-    assert counts.get("toy_simulate", 0) == sum(s.kind == "toy" for s in studies)
+    for kind, rule in (("toy", "toy_simulate"), ("landscape", "landscape_analyse")):
+        assert counts.get(rule, 0) == sum(s.kind == kind for s in studies)
 
 
 def test_workflow_lints_clean_and_is_formatted():

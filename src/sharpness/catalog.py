@@ -116,6 +116,18 @@ FIGURES.update({
                     "loss contours; the minima v = 0 have sharpness tanh²u.", problem="tanh_valley", **_TOY),
 })
 
+_LANDSCAPE = dict(kind="landscape", module="landscape")
+FIGURES.update({
+    "LS-F4b": Entry("late-sam Fig. 4b: train loss after switching the converged SGD solution to SAM, against the steps t′ "
+                    "since the switch; red: the mean over the trials (minibatch orders) with its 95 % CI, grey: ten trials.",
+                    **_LANDSCAPE),
+    "LS-F16": Entry("late-sam Fig. 16: as LS-F4b, train and test loss.", **_LANDSCAPE),
+    "LS-F4c": Entry("late-sam Fig. 4c: train loss and its second difference (L(λ+h) + L(λ−h) − 2L(λ))/(2h)², as the "
+                    "paper prints it, along θ_λ = (1 − λ)θ_SGD→SAM + λθ_SGD; mean ± sample sd over seeds.", **_LANDSCAPE),
+    "LS-F14": Entry("late-sam Fig. 14: train-loss contours on the plane through θ_SGD→SAM spanned by δ = θ_SGD − θ_SGD→SAM "
+                    "and a filter-normalized random direction (Li et al. 2018), one panel per random draw.", **_LANDSCAPE),
+})
+
 TABLES = {
     "LS-F3": Entry("Final-epoch gaps to full SAM and λmax per switch epoch (SGD→SAM).", default_direction="sgd->sam", **_SWITCHING),
     "LS-F5": Entry("Final-epoch gaps to full SAM and λmax per switch epoch (SAM→SGD).", default_direction="sam->sgd", **_SWITCHING),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from . import dynamics, switching, toy  # noqa: F401  (each registers its kind)
+from . import dynamics, landscape, switching, toy  # noqa: F401  (each registers its kind)
 from .base import KINDS, ConfigError, Study
 from .figures import check_figures
 from .schema import SCHEMA_PATH, check_schema, load_schema
@@ -25,7 +25,9 @@ def validate_config(config: dict) -> dict:
     Raises :class:`ConfigError` naming the first offending key."""
     check_schema(config)
     for name, cfg in config["studies"].items():
-        Study(name, cfg).check()
+        study = Study(name, cfg)
+        study.check()
+        study.check_against(config["studies"])
     check_figures(config)
     return config
 

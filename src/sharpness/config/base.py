@@ -91,6 +91,9 @@ class Study:
     def check_figure(self, fig_id: str, options: dict, key: str) -> None:
         """Whether figure ``fig_id`` with ``options`` can be drawn from this study."""
 
+    def check_against(self, studies: dict) -> None:
+        """Rules that involve the other studies of the config (a study that reads another's outputs)."""
+
 
 def check_lr_schedule(where: str, schedule: dict, horizon: int, unit: str) -> None:
     for i, m in enumerate(schedule.get("milestones", [])):

@@ -25,6 +25,7 @@ STEPS = {
     "dynamics_branch": "dynamics.train",
     "dynamics_collect": "dynamics.collect",
     "toy_simulate": "toy.simulate",
+    "landscape_analyse": "landscape.analyse",
     "figure_data": "figure_data",
     "figure": "figure",
     "table": "table",

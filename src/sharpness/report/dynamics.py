@@ -17,10 +17,10 @@ import json
 
 import numpy as np
 import xarray as xr
-from scipy import stats
 
 from .. import theory
 from ..store import read
+from .stats import ci95, mean_sd
 
 LABELS = {"gd": "GD", "sgd": "SGD", "sam": "SAM", "usam": "USAM", "asam": "ASAM"}
 
@@ -61,23 +61,6 @@ def _cells(stores: list[str], options: dict, *, rho: str = "one", one_lr: bool =
     if "width" in sub.dims:
         sub = sub.sel(width=options.get("width") or sub.width.values[0])
     return store, sub, radius, lr
-
-
-def mean_sd(values: xr.DataArray, dim: str = "seed") -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
-    """Mean, sample standard deviation (ddof = 1; NaN for one seed) and count over ``dim``,
-    leaving out diverged (NaN) runs."""
-    count = values.notnull().sum(dim)
-    return values.mean(dim, skipna=True), values.std(dim, skipna=True, ddof=1), count
-
-
-def ci95(values: xr.DataArray, dim: str = "seed") -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
-    """Mean and half-width of the 95 % Student-t interval over ``dim`` (NaN below two seeds)."""
-    mean, sd, count = mean_sd(values, dim)
-    n = count.values.astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)), np.nan)
-        half = sd * t / np.sqrt(n)
-    return mean, half, count
 
 
 def _with_stats(ds: xr.Dataset, name: str, values: xr.DataArray, units: str, long_name: str) -> None:

@@ -1,0 +1,1 @@
+"""Steps of the landscape study: analyse a switching study's final models."""
