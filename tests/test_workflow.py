@@ -96,6 +96,17 @@ def _planned(workdir: Path) -> list[tuple[str, str]]:
     return [(rule, output) for rule, output in jobs if rule != "all"]
 
 
+def _planned_after_editing(workdir: Path, module: str) -> list[tuple[str, str]]:
+    """The jobs a dry run plans once ``src/sharpness/<module>`` has an edit (then undone)."""
+    path = workdir / "src/sharpness" / module
+    original = path.read_text()
+    path.write_text(original + "\n# an edit\n")
+    try:
+        return _planned(workdir)
+    finally:
+        path.write_text(original)
+
+
 def _write_config(workdir: Path, config: dict) -> None:
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
@@ -210,24 +221,12 @@ TRAINING_AND_HESSIANS = {"train_prefix", "train_branch", "final_sharpness", "spe
     ],
 )
 def test_editing_code_reruns_the_stages_that_use_it(workflow, module, expected, forbidden):
-    path = workflow / "src/sharpness" / module
-    original = path.read_text()
-    path.write_text(original + "\n# an edit\n")
-    try:
-        rules = {rule for rule, _ in _planned(workflow)}
-    finally:
-        path.write_text(original)
+    rules = {rule for rule, _ in _planned_after_editing(workflow, module)}
     assert expected <= rules and not (forbidden & rules)
 
 
 def test_editing_one_kinds_report_redraws_its_figures_only(workflow):
-    path = workflow / "src/sharpness/report/dynamics.py"
-    original = path.read_text()
-    path.write_text(original + "\n# an edit\n")
-    try:
-        jobs = _planned(workflow)
-    finally:
-        path.write_text(original)
+    jobs = _planned_after_editing(workflow, "report/dynamics.py")
     assert {rule for rule, _ in jobs} == {"figure_data", "figure", "archive", "checksums"}
     assert {output.split("/")[-1].split(".")[0] for rule, output in jobs if rule.startswith("figure")} == {"LB-F2", "LS-F10"}
 
@@ -269,13 +268,7 @@ def test_toy_and_landscape_studies_reach_their_figures(workflow):
 
 
 def test_editing_the_landscape_analysis_reruns_it_and_no_training(workflow):
-    path = workflow / "src/sharpness/train/landscape.py"
-    original = path.read_text()
-    path.write_text(original + "\n# an edit\n")
-    try:
-        rules = {rule for rule, _ in _planned(workflow)}
-    finally:
-        path.write_text(original)
+    rules = {rule for rule, _ in _planned_after_editing(workflow, "train/landscape.py")}
     assert "landscape_analyse" in rules and not (rules & {"train_prefix", "train_branch", "toy_simulate", "dynamics_prefix"})
 
 
