@@ -63,9 +63,12 @@ class Study:
             return None
         d = self.cfg["dataset"]
         parts = [d["name"]]
-        for key, tag in (("classes", "c"), ("n_train", "n"), ("n_test", "test"), ("context", "ctx")):
+        for key, tag in (
+            ("classes", "c"), ("n_train", "n"), ("n_test", "test"), ("context", "ctx"),
+            ("label_noise", "noise"), ("label_noise_seed", "nseed"),
+        ):
             if d.get(key):
-                parts.append(f"{tag}{d[key]}")
+                parts.append(f"{tag}{d[key]:g}" if isinstance(d[key], float) else f"{tag}{d[key]}")
         return "-".join(parts)
 
     @property
@@ -82,6 +85,8 @@ class Study:
                 raise ConfigError(f"config key '{self.where}.optimizers.{opt}.nesterov': Nesterov needs momentum > 0")
         if self.cfg["device"] == "cpu" and self.cfg["dtype"] not in ("float32", "float64"):
             raise ConfigError(f"config key '{self.where}.dtype': {self.cfg['dtype']} is not supported on the CPU")
+        if "dataset" in self.cfg:
+            check_dataset(f"{self.where}.dataset", self.cfg["dataset"])
 
     @property
     def horizon(self) -> int:
@@ -103,3 +108,18 @@ def check_lr_schedule(where: str, schedule: dict, horizon: int, unit: str) -> No
         for key in ("milestones", "gamma"):
             if key not in schedule:
                 raise ConfigError(f"config key '{where}.lr_schedule.{key}' is required by a multistep schedule")
+
+
+# Text datasets (character windows): they have no classes to corrupt or subset.
+TEXT_DATASETS = ("tiny_shakespeare", "pydoc_topics")
+
+
+def check_dataset(where: str, dataset: dict) -> None:
+    text = dataset["name"] in TEXT_DATASETS
+    for key in ("label_noise", "classes"):
+        if text and dataset.get(key):
+            raise ConfigError(f"config key '{where}.{key}': the text dataset {dataset['name']} has no class labels")
+    if "context" in dataset and not text:
+        raise ConfigError(f"config key '{where}.context': only the text datasets ({', '.join(TEXT_DATASETS)}) take a context")
+    if "label_noise_seed" in dataset and not dataset.get("label_noise"):
+        raise ConfigError(f"config key '{where}.label_noise_seed': set label_noise (a fraction > 0) as well")

@@ -46,6 +46,8 @@ def prepare_dataset(
     classes: int | None = None,
     download: bool = False,
     context: int | None = None,
+    label_noise: float = 0.0,
+    label_noise_seed: int = 0,
 ) -> dict:
     """Load a dataset variant, write it to ``out_path`` and its sidecar, both atomically.
 
@@ -56,7 +58,8 @@ def prepare_dataset(
     :func:`load_dataset`).
     """
     data = load_dataset(
-        name, root, n_train=n_train, n_test=n_test, classes=classes, download=download, context=context
+        name, root, n_train=n_train, n_test=n_test, classes=classes, download=download, context=context,
+        label_noise=label_noise, label_noise_seed=label_noise_seed,
     )
     out_path = Path(out_path)
     with atomic_write(out_path) as f:
@@ -79,7 +82,8 @@ def prepare_dataset(
         record["options"] = {"context": data.context, "n_train": n_train, "n_test": n_test}
     else:
         record.update(
-            options={"classes": classes, "n_train": n_train, "n_test": n_test},
+            options={"classes": classes, "n_train": n_train, "n_test": n_test}
+            | ({"label_noise": label_noise, "label_noise_seed": label_noise_seed} if label_noise else {}),
             mean=list(data.mean),
             std=list(data.std),
         )

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Callable
 
 from .digits import load_digits_dataset
+from .label_noise import with_label_noise
 from .hashing import tensor_sha256
 from .subset import select_subset
 from .tensors import DatasetTensors
@@ -44,13 +45,16 @@ def load_dataset(
     classes: int | None = None,
     download: bool = False,
     context: int | None = None,
+    label_noise: float = 0.0,
+    label_noise_seed: int = 0,
 ) -> DatasetTensors | SequenceTensors:
     """Load dataset ``name`` from ``root`` and keep the subset the options describe.
 
     ``classes`` keeps labels 0..classes-1; ``n_train``/``n_test`` then keep the first examples
     (for text: windows) in source order. ``context`` is the window length of a text dataset
     (None: :data:`DEFAULT_CONTEXT`); text has no ``classes`` and images no ``context``, and
-    passing one where it means nothing is an error. The SHA-256 of the four resulting tensors and
+    passing one where it means nothing is an error. ``label_noise`` > 0 then corrupts that
+    fraction of the training labels (:mod:`.label_noise`; images only). The SHA-256 of the four resulting tensors and
     the per-class counts (for text: of target characters) are recorded in ``meta`` so that two
     runs can check they saw the same data.
     """
@@ -62,6 +66,8 @@ def load_dataset(
                 f"option classes={classes!r} does not apply to the text dataset {name!r}: "
                 "its labels are next characters, not classes (use n_train/n_test to subset)"
             )
+        if label_noise:
+            raise ValueError(f"label_noise applies to the image datasets, not to the text dataset {name!r}")
         data = DATASETS[name](root, download, context=DEFAULT_CONTEXT if context is None else context)
     else:
         if context is not None:
@@ -71,6 +77,8 @@ def load_dataset(
             )
         data = DATASETS[name](root, download)
     data = select_subset(data, classes=classes, n_train=n_train, n_test=n_test)
+    if label_noise:
+        data = with_label_noise(data, label_noise, label_noise_seed)
     meta = dict(
         data.meta,
         train_class_counts=_class_counts(data, "train"),

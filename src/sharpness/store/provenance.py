@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -36,12 +37,39 @@ def package_versions() -> dict:
     return versions
 
 
+# Widest vector extension first: float results on a CPU can differ in the last bits between
+# machines whose kernels use different vector widths.
+_VECTOR_FLAGS = ("avx512f", "avx2", "avx", "sse4_2", "neon", "asimd")
+
+
+@lru_cache(maxsize=1)
+def cpu_description() -> dict:
+    """The CPU model and its widest vector instruction set (and, where torch is loaded, the
+    capability its kernels dispatch to), so a result names the arithmetic that produced it."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key in ("model name", "Model") and value.strip():
+                model = value.strip()
+            elif key in ("flags", "Features"):
+                flags.update(value.split())
+    except OSError:
+        pass
+    info = {"model": model, "vector_isa": next((f for f in _VECTOR_FLAGS if f in flags), "unknown")}
+    if "torch" in sys.modules:
+        info["torch_cpu_capability"] = sys.modules["torch"].backends.cpu.get_cpu_capability()
+    return info
+
+
 def provenance_attrs(config_slice: dict | None = None, **settings) -> dict:
     """String attributes for a netCDF file: git SHA, versions, config slice and settings as JSON."""
     attrs = {
         "git_revision": git_revision(),
         "package_versions": json.dumps(package_versions(), sort_keys=True),
         "host": platform.node(),
+        "cpu": json.dumps(cpu_description(), sort_keys=True),
         # Where a cluster ran the job: ties a result to the scheduler's accounting.
         "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""),
     }
