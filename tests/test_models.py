@@ -154,7 +154,7 @@ def test_bad_spec_raises_value_error_naming_it(spec, shape, mentioned):
 
 
 def test_model_options_lists_defaults():
-    assert set(MODEL_NAMES) == {"mlp", "cnn", "resnet20", "resnet18", "vgg16_bn", "wrn", "transformer_lm", "simple_cnn"}
+    assert set(MODEL_NAMES) == {"mlp", "cnn", "resnet20", "resnet18", "vgg16_bn", "wrn", "transformer_lm", "simple_cnn", "vit", "vit_b16"}
     assert model_options("wrn") == {"depth": 16, "widen_factor": 8, "dropout": 0.0}
     assert set(model_options("mlp")) == {"width", "depth", "activation", "init", "bias"}
     assert model_options("resnet20") == {}

@@ -25,7 +25,7 @@ from .base import ConfigError, Study
 SAM_LIKE = ("sam", "usam", "asam")
 _SCHEDULE = re.compile(r"^(?P<first>[a-z]+)(->(?P<second>[a-z]+)@(?P<step>\d+))?$")
 # Models that take a `width` option (checked against the builders in tests/test_config.py).
-WIDTH_MODELS = ("mlp", "transformer_lm")
+WIDTH_MODELS = ("mlp", "transformer_lm", "vit")
 GRID_KEYS = ("lr", "rho", "width")
 
 

@@ -19,6 +19,7 @@ from .resnet import build_resnet18, build_resnet20
 from .simple_cnn import build_simple_cnn
 from .transformer import build_transformer_lm
 from .vgg import build_vgg16_bn
+from .vit import build_vit, build_vit_b16
 from .wrn import build_wrn
 
 __all__ = ["MODEL_NAMES", "build_model", "count_parameters", "model_options"]
@@ -32,6 +33,8 @@ _BUILDERS: dict[str, Callable[..., nn.Module]] = {
     "wrn": build_wrn,
     "simple_cnn": build_simple_cnn,
     "transformer_lm": build_transformer_lm,
+    "vit": build_vit,
+    "vit_b16": build_vit_b16,
 }
 
 MODEL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
