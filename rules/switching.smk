@@ -6,9 +6,9 @@ SWITCHING = studies_of("switching")
 
 
 wildcard_constraints:
-    opt=r"[a-z]+",
-    first=r"[a-z]+",
-    second=r"[a-z]+",
+    opt=r"[a-z][a-z0-9_]*",
+    first=r"[a-z][a-z0-9_]*",
+    second=r"[a-z][a-z0-9_]*",
     t=r"\d+",
 
 

@@ -13,6 +13,16 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 
+# What a phase's optimizer can be (see :mod:`sharpness.optim.schedule`). A phase names an
+# optimizer label; its settings' ``type`` says which of these it is and defaults to the label.
+OPTIMIZER_TYPES = ("sgd", "gd", "sam", "usam", "asam", "eigen_sam", "adamw", "at")
+
+
+def optimizer_type(phase) -> str:
+    """What kind of optimizer a phase (:class:`Phase` or :class:`StepPhase`) runs."""
+    return phase.settings.get("type", phase.optimizer)
+
+
 @dataclass(frozen=True)
 class Phase:
     """One optimizer, used up to and including epoch ``until_epoch``."""
@@ -23,7 +33,7 @@ class Phase:
 
     @property
     def full_batch(self) -> bool:
-        return self.optimizer == "gd" or bool(self.settings.get("full_batch", False))
+        return optimizer_type(self) == "gd" or bool(self.settings.get("full_batch", False))
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,9 @@ class RunSpec:
     eval_batch_size: int = 1024
     dataset: dict = field(default_factory=dict)
     divergence_loss: float = 1.0e6  # a training loss above this (or non-finite) ends the run
+    # PGD settings of a robust test evaluation after every epoch (None: natural error only).
+    # It measures, it does not steer: not part of the prefix key.
+    robust_eval: dict | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunSpec":
@@ -51,7 +64,11 @@ class RunSpec:
         return cls(**d)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        # Left out when unset, so the specs (and the jobs' params) of runs without it are as before.
+        if d["robust_eval"] is None:
+            del d["robust_eval"]
+        return d
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ..runspec import OPTIMIZER_TYPES
+
 
 class ConfigError(ValueError):
     """A configuration value or key that the pipeline cannot run with."""
@@ -81,6 +83,12 @@ class Study:
         checks the training settings every kind that trains shares."""
         check_lr_schedule(self.where, self.cfg["lr_schedule"], self.horizon, self.horizon_key)
         for opt, settings in self.cfg["optimizers"].items():
+            kind = settings.get("type", opt)
+            if opt in OPTIMIZER_TYPES and kind != opt:
+                raise ConfigError(
+                    f"config key '{self.where}.optimizers.{opt}.type': the label '{opt}' names the optimizer {opt}; "
+                    f"give a {kind} another label (e.g. '{kind}_{opt}')"
+                )
             if settings.get("nesterov") and not settings.get("momentum"):
                 raise ConfigError(f"config key '{self.where}.optimizers.{opt}.nesterov': Nesterov needs momentum > 0")
         if self.cfg["device"] == "cpu" and self.cfg["dtype"] not in ("float32", "float64"):

@@ -102,6 +102,7 @@ class SwitchingStudy(Study, kind="switching"):
             eval_batch_size=c["eval_batch_size"],
             divergence_loss=c["divergence_loss"],
             dataset={k: v for k, v in c["dataset"].items() if k != "download"},
+            robust_eval=c.get("robust_eval"),
         )
 
     def epochs_naive(self) -> int:

@@ -3,7 +3,7 @@
 The update (late-sam eq. 3, sam-eos eq. 1): with g = ∇L_ξ(θ) on a minibatch ξ,
     ε = ρ g / ‖g‖            (normalized SAM; one global norm over all parameters)
     ε = ρ g                  (unnormalized SAM, "USAM": late-sam eq. 6, far-from-home eq. 6)
-    ε = ρ T² g / ‖T g‖, T=|θ| (adaptive SAM, Kwon et al. 2021)
+    ε = ρ T² g / ‖T g‖       (adaptive SAM, Kwon et al. 2021: T = |θ| + η elementwise)
 and the base optimizer applies ∇L_ξ(θ + ε), the gradient taken at the perturbed point, to θ.
 
 The interface is the one PyTorch users know from the widely used SAM implementation:
@@ -27,7 +27,10 @@ class SAM(torch.optim.Optimizer):
     """Wraps a base optimizer; ``SAM(params, torch.optim.SGD, rho=0.05, lr=0.1, momentum=0.9)``.
 
     The base optimizer shares this optimizer's ``param_groups``, so learning-rate changes made
-    through either are seen by both. ``adaptive`` selects ASAM, ``normalized=False`` USAM.
+    through either are seen by both. ``adaptive`` selects ASAM with T = |θ| + ``adaptive_eta``
+    (η = 0 is the form of the widely used implementation; Kwon et al. use η = 0.01), and
+    ``normalized=False`` USAM. Both may be set per parameter group: ASAM as Kwon et al. ran it
+    scales only the weights and leaves biases with T = 1 (see ``asam_parameter_groups``).
     """
 
     def __init__(
@@ -37,11 +40,12 @@ class SAM(torch.optim.Optimizer):
         rho: float = 0.05,
         adaptive: bool = False,
         normalized: bool = True,
+        adaptive_eta: float = 0.0,
         **base_kwargs,
     ):
         if rho < 0:
             raise ValueError(f"rho must be >= 0, got {rho}")
-        defaults = dict(rho=rho, adaptive=adaptive, normalized=normalized, **base_kwargs)
+        defaults = dict(rho=rho, adaptive=adaptive, normalized=normalized, adaptive_eta=adaptive_eta, **base_kwargs)
         super().__init__(params, defaults)
         self.base_optimizer = base_optimizer_cls(self.param_groups, **base_kwargs)
         self.param_groups = self.base_optimizer.param_groups
@@ -57,8 +61,9 @@ class SAM(torch.optim.Optimizer):
                 continue
             grads = [p.grad for p in params]
             if group["adaptive"]:
-                # ε = ρ T² g / ‖T g‖ with T = |θ|: the norm is the adaptive one of _grad_norm.
-                eps = torch._foreach_mul(grads, torch._foreach_mul(params, params))
+                # ε = ρ T² g / ‖T g‖: the norm is the adaptive one of _grad_norm.
+                t = _adaptive_scale(params, group["adaptive_eta"])
+                eps = torch._foreach_mul(grads, torch._foreach_mul(t, t))
             else:
                 eps = [g.clone() for g in grads]
             if group["normalized"] or group["adaptive"]:
@@ -95,7 +100,7 @@ class SAM(torch.optim.Optimizer):
         return loss
 
     def _grad_norm(self) -> torch.Tensor:
-        """One global 2-norm over all parameters (adaptive: of T g with T = |θ|)."""
+        """One global 2-norm over all parameters (adaptive groups: of T g)."""
         norms = []
         for group in self.param_groups:
             grads = [p.grad for p in group["params"] if p.grad is not None]
@@ -103,7 +108,7 @@ class SAM(torch.optim.Optimizer):
                 continue
             if group["adaptive"]:
                 params = [p for p in group["params"] if p.grad is not None]
-                grads = torch._foreach_mul(grads, [p.abs() for p in params])
+                grads = torch._foreach_mul(grads, _adaptive_scale(params, group["adaptive_eta"]))
             norms.extend(torch._foreach_norm(grads))
         if not norms:
             return torch.zeros(())
@@ -116,6 +121,28 @@ class SAM(torch.optim.Optimizer):
     def load_state_dict(self, state_dict):
         self.base_optimizer.load_state_dict(state_dict)
         self.param_groups = self.base_optimizer.param_groups
+
+
+def _adaptive_scale(params: list[torch.Tensor], eta: float) -> list[torch.Tensor]:
+    """ASAM's T = |θ| + η, elementwise."""
+    t = torch._foreach_abs(params)
+    if eta:
+        torch._foreach_add_(t, eta)
+    return t
+
+
+def asam_parameter_groups(model: nn.Module, eta: float = 0.01) -> list[dict]:
+    """Parameter groups for ASAM as Kwon et al.'s code applies it: every parameter whose name
+    contains "weight" (so also BatchNorm/LayerNorm scales) gets T = |θ| + η; the others (biases,
+    class tokens, position embeddings) T = 1, i.e. a plain SAM direction inside the one global
+    norm ‖T g‖."""
+    weights, others = [], []
+    for name, p in model.named_parameters():
+        (weights if "weight" in name else others).append(p)
+    groups = [dict(params=weights, adaptive=True, adaptive_eta=eta)]
+    if others:
+        groups.append(dict(params=others, adaptive=False, adaptive_eta=0.0))
+    return groups
 
 
 @contextlib.contextmanager

@@ -14,6 +14,12 @@ RUN_VARIABLES = {
     "lr": ("1", "learning rate used during the epoch"),
     "grad_norm": ("1", "mean over the epoch's minibatches of the minibatch gradient norm at the iterate"),
 }
+# Recorded only by the runs that have them (a run without them keeps the variables above only).
+OPTIONAL_RUN_VARIABLES = {
+    "robust_test_loss": ("1", "test loss on L-infinity PGD examples after the epoch (eval mode)"),
+    "robust_test_error": ("1", "test error fraction on L-infinity PGD examples after the epoch"),
+    "eigen_alignment": ("1", "mean over the epoch's Eigen-SAM steps of |cos(perturbation, top-eigenvector estimate)| (NaN: no Eigen-SAM step)"),
+}
 
 
 def run_dataset(metrics: dict[str, list[float]], optimizer: list[str], epochs: int, attrs: dict) -> xr.Dataset:
@@ -21,7 +27,8 @@ def run_dataset(metrics: dict[str, list[float]], optimizer: list[str], epochs: i
     trained so far, and the epochs after them (a divergence) are NaN, so stores align."""
     n = len(optimizer)
     data_vars = {}
-    for name, (units, long_name) in RUN_VARIABLES.items():
+    described = {**RUN_VARIABLES, **{k: v for k, v in OPTIONAL_RUN_VARIABLES.items() if k in metrics}}
+    for name, (units, long_name) in described.items():
         values = np.full(epochs, np.nan)
         values[:n] = metrics[name]
         data_vars[name] = ("epoch", values, {"units": units, "long_name": long_name})

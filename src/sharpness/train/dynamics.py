@@ -98,7 +98,7 @@ class StepTrainer:
 
     def _optimizer_for(self, step: int):
         phase = self.spec.phases[phase_of(self.spec, step)]
-        return make_optimizer(phase, self.model.parameters(), learning_rate(self.spec.lr_schedule, max(step, 1), self.spec.steps))
+        return make_optimizer(phase, self.model, learning_rate(self.spec.lr_schedule, max(step, 1), self.spec.steps))
 
     def restore(self, path: str | Path, as_starting_point: bool = False) -> None:
         state = ckpt.load(path)
@@ -156,7 +156,7 @@ class StepTrainer:
             lr = learning_rate(spec.lr_schedule, step, spec.steps)
             if step > 1 and phase_of(spec, step) != phase_of(spec, step - 1):
                 phase = spec.phases[phase_of(spec, step)]
-                self.optimizer = switch_optimizer(self.optimizer, phase, self.model.parameters(), lr, spec.momentum_policy)
+                self.optimizer = switch_optimizer(self.optimizer, phase, self.model, lr, spec.momentum_policy)
                 self.log(f"step {step}: switch to {phase.optimizer} (momentum {spec.momentum_policy})")
             set_learning_rate(self.optimizer, lr)
             loss, grad_norm = _train_step(self.model, self.optimizer, self.loss_fn, *self._batch(step))

@@ -115,7 +115,7 @@ def escape(runs: SavedRuns, start: dict, phase: Phase, trials: int, steps: int, 
     out = np.empty((trials, len(recorded), 2))
     for trial in range(trials):
         runs.model.load_state_dict(start)
-        optimizer = make_optimizer(phase, runs.model.parameters(), lr)
+        optimizer = make_optimizer(phase, runs.model, lr)
         generator = torch.Generator().manual_seed(epoch_seed(spec.seed, 10**6 + trial))
         order, cursor, row = torch.randperm(n, generator=generator), 0, 0
         for step in range(steps + 1):

@@ -14,6 +14,7 @@ from ..data import DatasetTensors, augment_batch
 from ..models import build_model
 from ..optim import (
     SAM,
+    EigenSAM,
     frozen_bn_statistics,
     learning_rate,
     make_optimizer,
@@ -21,9 +22,10 @@ from ..optim import (
     set_learning_rate,
     switch_optimizer,
 )
-from ..runspec import RunSpec, epoch_seed
+from ..runspec import RunSpec, epoch_seed, optimizer_type
 from ..store.run import run_dataset
 from . import checkpoint as ckpt
+from .adversarial import PGDSettings, input_transform, pgd_attack, robust_error
 from .losses import make_loss
 
 METRICS = ("train_loss", "train_error", "test_loss", "test_error", "lr", "grad_norm")
@@ -101,9 +103,13 @@ def _global_grad_norm(model: nn.Module) -> torch.Tensor:
 def _train_step(model, optimizer, loss_fn, x, y) -> tuple[torch.Tensor, torch.Tensor]:
     """One update; returns (loss at θ, ‖∇L_ξ(θ)‖) without synchronising the device."""
     loss = loss_fn(model(x), y)
-    loss.backward()
+    hvp = None
+    if isinstance(optimizer, EigenSAM) and optimizer.refresh_due:
+        hvp = _minibatch_hvp(model, loss)
+    else:
+        loss.backward()
     if isinstance(optimizer, SAM):
-        grad_norm = optimizer.first_step(zero_grad=True)
+        grad_norm = optimizer.first_step(zero_grad=True, hvp=hvp) if hvp else optimizer.first_step(zero_grad=True)
         with frozen_bn_statistics(model):
             loss_fn(model(x), y).backward()
         optimizer.second_step(zero_grad=True)
@@ -112,6 +118,25 @@ def _train_step(model, optimizer, loss_fn, x, y) -> tuple[torch.Tensor, torch.Te
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
     return loss.detach(), grad_norm
+
+
+def _minibatch_hvp(model: nn.Module, loss: torch.Tensor):
+    """Fill ``.grad`` with ∇L_ξ(θ) and return v ↦ H_ξ v by double backward through the same
+    forward pass (train mode: the minibatch's batch statistics; no extra forward, so BatchNorm
+    running statistics are updated once, as in every step)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(loss, params, create_graph=True)
+    for p, g in zip(params, grads):
+        p.grad = g.detach().clone()
+
+    def hvp(vectors):
+        return torch.autograd.grad(grads, params, vectors, retain_graph=True)
+
+    return hvp
+
+
+# What the trainer records about the Eigen-SAM perturbation and the HVPs behind it.
+EIGEN_SAM_HVP_MODE = "train mode on the step's minibatch (batch statistics), at θ, by double backward of the first pass"
 
 
 class Trainer:
@@ -129,13 +154,25 @@ class Trainer:
         self.loss_fn = make_loss(spec.loss, data.num_classes)
         self.model = build_seeded_model(spec, data, self.device, self.dtype)
         self.history = RunHistory()
+        for name in self._optional_metrics():
+            self.history.metrics[name] = []
         self.optimizer = None
+        kinds = {optimizer_type(p) for p in spec.phases}
+        self.to_input = input_transform(self.data) if "at" in kinds or spec.robust_eval else None
+
+    def _optional_metrics(self) -> list[str]:
+        names = []
+        if self.spec.robust_eval:
+            names += ["robust_test_loss", "robust_test_error"]
+        if any(optimizer_type(p) == "eigen_sam" for p in self.spec.phases):
+            names.append("eigen_alignment")
+        return names
 
     # -- state -----------------------------------------------------------------------------
     def _optimizer_for_epoch(self, epoch: int):
         phase = self.spec.phases[phase_index(list(self.spec.phases), max(epoch, 1))]
         lr = learning_rate(self.spec.lr_schedule, max(epoch, 1), self.spec.epochs)
-        return make_optimizer(phase, self.model.parameters(), lr)
+        return make_optimizer(phase, self.model, lr)
 
     def restore(self, path: str | Path, as_starting_point: bool = False) -> None:
         """Continue from a checkpoint of this run, or (``as_starting_point``) from a checkpoint
@@ -184,18 +221,29 @@ class Trainer:
         torch.manual_seed(epoch_seed(spec.seed, epoch))  # dropout etc.: also a function of (seed, epoch)
         order = torch.randperm(n, generator=gen).to(self.device)
         batch = n if phase.full_batch else spec.batch_size
+        attack = PGDSettings(**_pgd_keys(phase.settings)) if optimizer_type(phase) == "at" else None
         self.model.train()
         loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         norm_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        align_sum, align_steps = torch.zeros((), dtype=torch.float64, device=self.device), 0
         steps = 0
         for i in range(0, n, batch):
             idx = order[i : i + batch]
             x = augment_batch(data.x_train[idx], spec.augmentation, gen)
-            x = data.normalize(x, dtype=self.dtype)
-            loss, grad_norm = _train_step(self.model, self.optimizer, self.loss_fn, x, data.y_train[idx])
+            y = data.y_train[idx]
+            if attack is None:
+                x = data.normalize(x, dtype=self.dtype)
+            else:
+                # The attack draws its random start from the epoch's generator: still a function of (seed, epoch).
+                x = self.to_input(pgd_attack(self.model, self.loss_fn, x.to(self.dtype) / 255, y, self.to_input, attack, gen, model_mode="train"))
+            loss, grad_norm = _train_step(self.model, self.optimizer, self.loss_fn, x, y)
+            if isinstance(self.optimizer, EigenSAM):
+                align_sum += self.optimizer.last_alignment.double()
+                align_steps += 1
             loss_sum += loss.double()
             norm_sum += grad_norm.double()
             steps += 1
+        self._epoch_alignment = float(align_sum) / align_steps if align_steps else math.nan
         return float(loss_sum) / steps, float(norm_sum) / steps
 
     def run(self, state_dir: str | Path, keep_epochs=()) -> RunHistory:
@@ -215,7 +263,7 @@ class Trainer:
             phase = phases[phase_index(phases, epoch)]
             lr = learning_rate(spec.lr_schedule, epoch, spec.epochs)
             if epoch > 1 and phase_index(phases, epoch) != phase_index(phases, epoch - 1):
-                self.optimizer = switch_optimizer(self.optimizer, phase, self.model.parameters(), lr, spec.momentum_policy)
+                self.optimizer = switch_optimizer(self.optimizer, phase, self.model, lr, spec.momentum_policy)
                 self.log(f"epoch {epoch}: switch to {phase.optimizer} (momentum {spec.momentum_policy})")
             set_learning_rate(self.optimizer, lr)
             mean_loss, grad_norm = self.train_epoch(epoch)
@@ -265,4 +313,27 @@ class Trainer:
         test_loss, test_err = evaluate(self.model, self.x_test, data.y_test, self.loss_fn, self.spec.eval_batch_size)
         for k, v in zip(METRICS, (train_loss, train_err, test_loss, test_err, lr, grad_norm)):
             m[k].append(v)
+        if self.spec.robust_eval:
+            # Its own generator: the evaluation must not shift the training's random draws.
+            gen = torch.Generator().manual_seed(epoch_seed(self.spec.seed, epoch) ^ _ROBUST_EVAL_SALT)
+            robust = robust_error(self.model, self.loss_fn, data.x_test, data.y_test, self.to_input,
+                                  PGDSettings(**_pgd_keys(self.spec.robust_eval)), self.spec.eval_batch_size, gen)
+            m["robust_test_loss"].append(robust[0])
+            m["robust_test_error"].append(robust[1])
+        if "eigen_alignment" in m:
+            m["eigen_alignment"].append(self._epoch_alignment if optimizer_type_name(self.spec, epoch) == "eigen_sam" else math.nan)
         self.history.optimizer.append(optimizer)
+
+
+# Keeps the robust evaluation's PGD random starts apart from the training draws of the same epoch.
+_ROBUST_EVAL_SALT = 0x5A5A5A5A
+
+
+def _pgd_keys(settings: dict) -> dict:
+    return {k: settings[k] for k in ("epsilon", "step_size", "steps", "random_start") if k in settings}
+
+
+def optimizer_type_name(spec: RunSpec, epoch: int) -> str:
+    """The optimizer type that ran ``epoch``."""
+    phases = list(spec.phases)
+    return optimizer_type(phases[phase_index(phases, epoch)])
