@@ -36,7 +36,8 @@ def test_proportion_data_sgd_to_sam(tmp_path):
     ds = switching.proportion_data([_store(tmp_path)], "sgd->sam").sel(study="toy")
     # Full SAM is t=0: gaps are (t/10 + seed/100) - (seed/100) = t/10 for every seed.
     np.testing.assert_allclose(ds.test_loss_gap_mean.values, [0.0, 0.2, 0.4])
-    np.testing.assert_allclose(ds.test_loss_gap_std.values, [0.0, 0.0, 0.0], atol=1e-12)
+    # Sample sd (ddof = 1): undefined with the one seed left at t=2.
+    np.testing.assert_allclose(ds.test_loss_gap_std.values, [0.0, np.nan, 0.0], atol=1e-12)
     np.testing.assert_allclose(ds.test_error_gap_mean.values, [0.0, 2.0, 4.0])  # in points
     np.testing.assert_allclose(ds.sam_proportion.values, [1.0, 0.5, 0.0])  # (T - t) / T
     np.testing.assert_allclose(ds.lambda_max_mean.values, [1.0, 3.0, 5.0])
@@ -61,7 +62,29 @@ def test_curves_data_picks_the_pure_runs_and_the_switch(tmp_path):
 def test_proportion_table_has_one_row_per_switch_epoch(tmp_path):
     table = switching.proportion_table(switching.proportion_data([_store(tmp_path)], "sgd->sam"))
     assert table.switch_epoch.tolist() == [0, 2, T]
-    assert table.test_loss_gap_mean.tolist() == pytest.approx([0.0, 0.2, 0.4])
+    assert table["test_loss_gap_mean [nats]"].tolist() == pytest.approx([0.0, 0.2, 0.4])
+    assert table["test_error_gap_mean [points]"].tolist() == pytest.approx([0.0, 2.0, 4.0])
+    assert "run − full SAM" in table.attrs["note"] and "ddof = 1" in table.attrs["note"]
+
+
+def test_gap_variables_state_sign_units_and_sd(tmp_path):
+    ds = switching.proportion_data([_store(tmp_path)], "sgd->sam")
+    assert ds.test_error_gap_mean.attrs["units"] == "percentage points"
+    assert "run − full SAM" in ds.test_error_gap_mean.attrs["long_name"]
+    assert "ddof = 1" in ds.test_error_gap_std.attrs["long_name"]
+    for name, var in ds.variables.items():
+        if name != "study":
+            assert "units" in var.attrs and "long_name" in var.attrs, name
+
+
+def test_training_convergence_rule():
+    from sharpness.store.switching import training_converged
+
+    flat = [1.0, 0.5, 0.30, 0.29, 0.29, 0.288, 0.287]
+    assert training_converged(flat, phase_start=0, window=3, rtol=0.1)
+    assert not training_converged(flat, phase_start=0, window=6, rtol=0.01), "fell from 0.5 over the last 6 epochs"
+    assert not training_converged(flat, phase_start=5, window=3, rtol=0.1), "switched 2 epochs before T: a transient"
+    assert not training_converged(flat[:-1] + [float("nan")], phase_start=0, window=3, rtol=0.1)
 
 
 def test_stability_table_evaluates_the_table2_bounds(tmp_path):
@@ -77,16 +100,21 @@ def test_stability_table_evaluates_the_table2_bounds(tmp_path):
             "frobenius_sq": (dims, frob),
             "gamma": (dims, gamma),
             "lr": (("direction", "switch_epoch", "epoch"), np.full((1, 2, 3), 0.1)),
+            "grad_norm": (("seed", "direction", "switch_epoch", "epoch"), np.full((2, 1, 2, 3), 2.0)),
         },
         coords={"seed": [0, 1], "optimizer": ["sgd", "sam"], "checkpoint_epoch": [3], "direction": ["sgd->sam"], "switch_epoch": [0, 3], "epoch": [1, 2, 3]},
-        attrs={"study": "toy", "config": json.dumps({"batch_size": 8, "optimizers": {"sgd": {}, "sam": {"rho": 0.5}}})},
+        attrs={"study": "toy", "config": json.dumps({"batch_size": 8, "optimizers": {"sgd": {}, "sam": {"rho": 0.5, "momentum": 0.5}}})},
     )
     path = tmp_path / "toy.nc"
     write_atomic(ds, path)
     table = stability_table([str(path)], {}).set_index("optimizer")
-    # SGD: B/(η²γ) = 8 / (0.01 · 2) = 400. SAM: the x solving x(1 + ρ²γx/B) = 8/(0.01·4) = 200,
-    # i.e. x² /8 + x - 200 = 0 with ρ²γ/B = 0.125: x = 4(√(1 + 100) − 1).
-    assert table.loc["sgd", "own_bound_mean"] == pytest.approx(400.0)
-    assert table.loc["sam", "own_bound_mean"] == pytest.approx(4 * (np.sqrt(101) - 1))
-    assert table.loc["sgd", "frobenius_sq_mean"] == pytest.approx(0.6)
+    # SGD: B/(η²γ) = 8 / (0.01 · 2) = 400. SAM at the effective η = 0.1/(1 − 0.5) = 0.2 and
+    # radius ρ/‖g‖ = 0.25: the x solving x(1 + ρ²γx/B) = 8/(0.04·4) = 50, i.e.
+    # x²/32 + x − 50 = 0 with ρ²γ/B = 1/32: x = 16(√(1 + 4·50/32) − 1).
+    assert table.loc["sgd", "own_bound_mean [1]"] == pytest.approx(400.0)
+    assert table.loc["sam", "lr_effective [1]"] == pytest.approx(0.2)
+    assert table.loc["sam", "rho_effective [1]"] == pytest.approx(0.25)
+    assert table.loc["sam", "own_bound_mean [1]"] == pytest.approx(16 * (np.sqrt(1 + 4 * 50 / 32) - 1))
+    assert table.loc["sgd", "frobenius_sq_mean [1]"] == pytest.approx(0.6)
+    assert table.loc["sgd", "frobenius_sq_std [1]"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
     assert table.loc["sam", "within_own_bound"] == 1 and table.loc["sgd", "n_seeds"] == 2

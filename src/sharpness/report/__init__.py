@@ -40,7 +40,8 @@ def write_figure_data(fig_id: str, stores: list[str], options: dict, data_path: 
 def write_table(fig_id: str, stores: list[str], options: dict, csv_path: str, md_path: str) -> None:
     frame = _module(fig_id).TABLES[fig_id](stores, options)
     _write_text(csv_path, frame.to_csv(index=False, float_format="%.6g"))
-    _write_text(md_path, f"{TABLES[fig_id].caption}\n\n" + frame.to_markdown(index=False, floatfmt=".4g") + "\n")
+    note = f"\n{frame.attrs['note']}\n" if frame.attrs.get("note") else ""
+    _write_text(md_path, f"{TABLES[fig_id].caption}\n\n" + frame.to_markdown(index=False, floatfmt=".4g") + "\n" + note)
 
 
 def _write_text(path: str, text: str) -> None:

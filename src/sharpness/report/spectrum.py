@@ -14,7 +14,8 @@ import xarray as xr
 
 from .. import theory
 from ..store import read
-from .switching import LABELS, _mean_std
+from .stats import mean_sd
+from .switching import LABELS, SD_NOTE
 
 
 def _pick_epoch(store: xr.Dataset, options: dict, default: str) -> int:
@@ -42,12 +43,18 @@ def density_data(store_paths: list[str], options: dict) -> xr.Dataset:
     def reduce(store):
         epoch = _pick_epoch(store, options, "last")
         sub = store.sel(checkpoint_epoch=epoch)
-        ds = xr.Dataset({"density_mean": sub.density.mean("seed"), "lambda_max_mean": sub.spectrum_eigenvalues.isel(spectrum_eig_index=0).mean("seed")})
+        ds = xr.Dataset({
+            "density_mean": sub.density.mean("seed"),
+            "lambda_max_mean": sub.spectrum_eigenvalues.isel(spectrum_eig_index=0).mean("seed"),
+            "n_seeds": sub.density.notnull().all("eigenvalue").sum("seed"),
+        })
         return ds.assign_attrs(checkpoint_epoch=epoch)
 
     ds = _per_study(store_paths, reduce)
     ds["density_mean"].attrs.update(long_name="spectral density, mean over seeds", units="1")
     ds["lambda_max_mean"].attrs.update(long_name="largest eigenvalue (Lanczos), mean over seeds", units="1")
+    ds["n_seeds"].attrs.update(long_name="seeds averaged", units="1")
+    ds["eigenvalue"].attrs.update(long_name="Hessian eigenvalue (density grid)", units="1")
     return ds
 
 
@@ -57,7 +64,7 @@ def draw_density(ds: xr.Dataset):
         for opt in sub.optimizer.values:
             line = ax.semilogy(sub.eigenvalue, np.maximum(sub.density_mean.sel(optimizer=opt), 1e-8), label=LABELS.get(str(opt), opt))
             ax.axvline(float(sub.lambda_max_mean.sel(optimizer=opt)), color=line[0].get_color(), ls=":", lw=1)
-        ax.set(xlabel="eigenvalue", ylabel="density", title=f"{study}: end of training", ylim=(1e-6, None))
+        ax.set(xlabel="eigenvalue", ylabel="density", title=f"{study}: end of training, mean over n = {int(sub.n_seeds.min())} seeds", ylim=(1e-6, None))
         ax.legend(frameon=False, title=r"dotted: $\lambda_{\max}$")
     fig.tight_layout()
     return fig
@@ -67,11 +74,13 @@ def draw_density(ds: xr.Dataset):
 def power_alignment_data(store_paths: list[str], options: dict) -> xr.Dataset:
     def reduce(store):
         epoch = _pick_epoch(store, options, "first")
-        mean, std, count = _mean_std(store.power_alignment.sel(checkpoint_epoch=epoch))
+        mean, std, count = mean_sd(store.power_alignment.sel(checkpoint_epoch=epoch))
         return xr.Dataset({"alignment_mean": mean, "alignment_std": std, "n_seeds": count}).assign_attrs(checkpoint_epoch=epoch)
 
     ds = _per_study(store_paths, reduce)
     ds["alignment_mean"].attrs.update(long_name="|cos(v_t, v_1)| of the power-iteration iterate, mean over seeds", units="1")
+    ds["alignment_std"].attrs.update(long_name="|cos(v_t, v_1)|, sample standard deviation over seeds (ddof = 1)", units="1")
+    ds["n_seeds"].attrs.update(long_name="seeds not diverged", units="1")
     return ds
 
 
@@ -82,44 +91,87 @@ def draw_power_alignment(ds: xr.Dataset):
             m, s = sub.alignment_mean.sel(optimizer=opt), sub.alignment_std.sel(optimizer=opt)
             ax.plot(sub.hvp_step, m, label=LABELS.get(str(opt), opt))
             ax.fill_between(sub.hvp_step, m - s, np.minimum(m + s, 1), alpha=0.25)
-        ax.set(xlabel="HVP steps", ylabel=r"$|\cos(v_t, v_1)|$", ylim=(0, 1.02), title=f"{study}: checkpoint at epoch {ds.attrs.get('checkpoint_epoch', '')}")
+        n = int(sub.n_seeds.min())
+        ax.set(xlabel="HVP steps", ylabel=r"$|\cos(v_t, v_1)|$", ylim=(0, 1.02),
+               title=f"{study}: epoch {ds.attrs.get('checkpoint_epoch', '')}; {SD_NOTE}, n = {n}")
+        ax.title.set_fontsize("small")
         ax.legend(frameon=False)
     fig.tight_layout()
     return fig
 
 
 # -- LS-T2: measured sharpness against the linear-stability bounds -------------------------
+LS_T2_NOTE = (
+    "late-sam's Theorem 4.1 bounds are for plain SGD and unnormalized SAM; they are evaluated at the "
+    "effective learning rate lr/(1 - momentum) and, for normalized SAM, the effective radius rho/||g|| "
+    "with ||g|| the final epoch's mean minibatch gradient norm; gamma, the loss and ||H||_F^2 come from "
+    "the same fixed training subset; mean ± sample sd (ddof = 1) over n seeds"
+)
+
+
 def stability_table(store_paths: list[str], options: dict) -> pd.DataFrame:
-    """Per study and optimizer: ‖H‖²_F and γ at the final solution (mean ± std over seeds), and
-    late-sam's Table 2 bounds evaluated with each seed's γ, the run's η, B and ρ."""
+    """Per study and optimizer: ‖H‖²_F and γ at the final solution (mean ± sample sd over
+    seeds), and late-sam's Table 2 bounds evaluated per seed with that seed's γ and the run's
+    effective η, B and ρ (see :data:`LS_T2_NOTE`)."""
     rows = []
     for path in store_paths:
         store = read(path)
         cfg = json.loads(store.attrs["config"])
         epoch = _pick_epoch(store, options, "last")
-        batch = cfg["batch_size"]
         for opt in store.optimizer.values:
-            sub = store.sel(optimizer=opt, checkpoint_epoch=epoch)
-            lr = float(store.lr.sel(direction=store.direction.values[0]).isel(switch_epoch=-1, epoch=-1).mean())
-            rho = cfg["optimizers"][str(opt)].get("rho", 0.0)
-            ok = np.isfinite(sub.frobenius_sq.values) & (sub.gamma.values > 0)  # diverged seeds are NaN
-            frob, gamma = sub.frobenius_sq.values[ok], sub.gamma.values[ok]
-            if not ok.any():
-                rows.append({"study": str(store.attrs["study"]), "optimizer": str(opt), "epoch": epoch, "n_seeds": 0})
-                continue
-            sgd_bound = theory.sgd_frobenius_bound(batch, lr, gamma)
-            sam_bound = theory.sam_frobenius_bound(batch, lr, rho, gamma) if rho > 0 else sgd_bound
-            rows.append(
-                {
-                    "study": str(store.attrs["study"]), "optimizer": str(opt), "epoch": epoch, "batch_size": batch, "lr": lr, "rho": rho,
-                    "frobenius_sq_mean": np.nanmean(frob), "frobenius_sq_std": np.nanstd(frob),
-                    "gamma_mean": np.nanmean(gamma), "gamma_std": np.nanstd(gamma),
-                    "sgd_bound_mean": np.nanmean(sgd_bound), "own_bound_mean": np.nanmean(sam_bound),
-                    "fraction_of_own_bound": np.nanmean(frob / sam_bound),
-                    "within_own_bound": int(np.all(frob <= sam_bound)), "n_seeds": int(ok.sum()),
-                }
-            )
-    return pd.DataFrame(rows)
+            rows.append(_stability_row(store, cfg, str(opt), epoch))
+    frame = pd.DataFrame(rows)
+    frame = frame.rename(columns={c: f"{c} [{u}]" for c, u in _LS_T2_UNITS.items() if c in frame})
+    frame.attrs["note"] = LS_T2_NOTE
+    return frame
+
+
+_LS_T2_UNITS = {
+    "lr": "1", "lr_effective": "1", "rho": "1", "rho_effective": "1", "frobenius_sq_mean": "1", "frobenius_sq_std": "1",
+    "gamma_mean": "1", "gamma_std": "1", "sgd_bound_mean": "1", "own_bound_mean": "1", "fraction_of_own_bound": "1",
+}
+
+
+def _stability_row(store: xr.Dataset, cfg: dict, opt: str, epoch: int) -> dict:
+    settings = cfg["optimizers"][opt]
+    batch, momentum = cfg["batch_size"], float(settings.get("momentum", 0.0))
+    sub = store.sel(optimizer=opt, checkpoint_epoch=epoch)
+    pure = _pure_run(store, opt)
+    lr = float(pure.lr.isel(epoch=-1).mean())
+    rho = float(settings.get("rho", 0.0))
+    row = {"study": str(store.attrs["study"]), "optimizer": opt, "epoch": epoch, "batch_size": batch, "lr": lr, "momentum": momentum, "rho": rho}
+    ok = np.isfinite(sub.frobenius_sq.values) & (sub.gamma.values > 0)  # diverged seeds are NaN
+    if not ok.any():
+        return {**row, "n_seeds": 0}
+    frob, gamma = sub.frobenius_sq.values[ok], sub.gamma.values[ok]
+    lr_eff = lr / (1 - momentum)
+    # Normalized SAM moves by ρ/‖g‖ times the gradient: USAM's radius at that gradient norm.
+    normalized = settings.get("type", opt) != "usam"
+    rho_eff = rho / pure.grad_norm.isel(epoch=-1).values[ok] if normalized else np.full(ok.sum(), rho)
+    sgd_bound = theory.sgd_frobenius_bound(batch, lr_eff, gamma)
+    own_bound = theory.sam_frobenius_bound(batch, lr_eff, rho_eff, gamma) if rho > 0 else sgd_bound
+    return {
+        **row, "lr_effective": lr_eff, "rho_effective": float(np.mean(rho_eff)),
+        "frobenius_sq_mean": np.mean(frob), "frobenius_sq_std": _sd(frob),
+        "gamma_mean": np.mean(gamma), "gamma_std": _sd(gamma),
+        "sgd_bound_mean": np.mean(sgd_bound), "own_bound_mean": np.mean(own_bound),
+        "fraction_of_own_bound": np.mean(frob / own_bound),
+        "within_own_bound": int(np.all(frob <= own_bound)), "n_seeds": int(ok.sum()),
+    }
+
+
+def _pure_run(store: xr.Dataset, opt: str) -> xr.Dataset:
+    """The run of ``opt`` alone, per seed: the end of a direction that names it."""
+    for direction in store.direction.values:
+        first, second = str(direction).split("->")
+        if opt in (first, second):
+            t = int(store.switch_epoch.max()) if opt == first else 0
+            return store.sel(direction=direction, switch_epoch=t)
+    raise ValueError(f"no direction of the store runs {opt} alone")
+
+
+def _sd(values: np.ndarray) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
 
 
 FIGURES = {"ES-F3": (density_data, draw_density), "ES-F5": (power_alignment_data, draw_power_alignment)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from ..config import Study
@@ -18,7 +19,19 @@ from .provenance import provenance_attrs
 PER_EPOCH = ("train_loss", "test_loss", "train_error", "test_error", "lr", "grad_norm")
 
 
-def _one_run(run: xr.Dataset, spectrum: xr.Dataset) -> xr.Dataset:
+def training_converged(train_loss, phase_start: int, window: int, rtol: float) -> bool:
+    """Whether a run's training loss had settled at T: its last optimizer ran at least
+    ``window`` epochs, and the loss changed by at most ``rtol`` (relative) over the last
+    ``window`` of them. A branch switched a few epochs before T is in its transient."""
+    loss = np.asarray(train_loss, dtype=float)
+    T = len(loss)
+    if T - phase_start < window or T <= window or not np.all(np.isfinite(loss[-window - 1 :])):
+        return False
+    before, last = loss[-window - 1], loss[-1]
+    return bool(abs(last - before) <= rtol * abs(before))
+
+
+def _one_run(run: xr.Dataset, spectrum: xr.Dataset, phase_start: int, convergence: dict) -> xr.Dataset:
     ds = run[list(PER_EPOCH)]
     ds["lambda_max"] = spectrum["eigenvalues"].isel(eig_index=0, drop=True)
     ds["lambda_max_residual"] = spectrum["residuals"].isel(eig_index=0, drop=True)
@@ -26,6 +39,8 @@ def _one_run(run: xr.Dataset, spectrum: xr.Dataset) -> xr.Dataset:
         ds[name] = spectrum[name]
     ds["diverged"] = xr.DataArray(int(run.attrs["diverged"]), attrs={"long_name": "1 if the run diverged"})
     ds["diverged_epoch"] = xr.DataArray(int(run.attrs["diverged_epoch"]), attrs={"long_name": "epoch of divergence (0: none)"})
+    converged = training_converged(run["train_loss"].values, phase_start, convergence["window"], convergence["rtol"])
+    ds["train_converged"] = xr.DataArray(int(converged) if not int(run.attrs["diverged"]) else 0)
     ds.attrs = {}
     return ds
 
@@ -36,12 +51,16 @@ def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Datase
     study = Study(study_dir.name, study_cfg)
     # Each run is read once: the pure runs appear in every direction that names them.
     runs = {(seed, name): read(study_dir / f"seed{seed}" / name / "run.nc") for seed in study.seeds for name in study.run_names}
+    convergence = study.cfg["switching"]["convergence"]
     nested = []
     for seed in study.seeds:
         spectra = read(study_dir / f"seed{seed}" / "final_spectra.nc")
         nested.append(
             [
-                [_one_run(runs[seed, (name := study.run_name(d, t))], spectra.sel(run=name, drop=True)) for t in study.switch_epochs]
+                [
+                    _one_run(runs[seed, (name := study.run_name(d, t))], spectra.sel(run=name, drop=True), _phase_start(t, study.epochs), convergence)
+                    for t in study.switch_epochs
+                ]
                 for d in study.directions
             ]
         )
@@ -62,6 +81,12 @@ def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Datase
     ds = ds.transpose("seed", "direction", "switch_epoch", "epoch", "eig_index")
     ds["lambda_max"].attrs.update(long_name="largest Hessian eigenvalue of the final model", units="1")
     ds["lambda_max_residual"].attrs.update(long_name="Ritz residual norm of lambda_max", units="1")
+    ds["train_converged"].attrs.update(
+        long_name="1 if the training loss had settled at T",
+        units="1",
+        rule=f"the last optimizer ran >= {convergence['window']} epochs and the training loss changed by <= "
+        f"{convergence['rtol']:g} (relative) over the last {convergence['window']} epochs; diverged runs are 0",
+    )
     if study.spectrum:
         ds = ds.merge(_checkpoint_spectra(study_dir, study), join="exact", compat="no_conflicts")
     trained = sum(int(run.attrs["epochs_trained"]) for run in runs.values())
@@ -73,6 +98,11 @@ def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Datase
     )
     ds.attrs.update(provenance_attrs(study_cfg, study=study.name))
     return ds
+
+
+def _phase_start(switch_epoch: int, epochs: int) -> int:
+    """First epoch of a run's last optimizer minus one: the switch epoch of a branch, 0 for a pure run."""
+    return switch_epoch if 0 < switch_epoch < epochs else 0
 
 
 # Spectrum variables whose names would clash with the final-model variables of the store.
