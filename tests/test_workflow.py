@@ -30,7 +30,6 @@ SPECTRUM = {
     "trace": {"n_hvp": 9},
     "density": {"min": -1.0, "max": 3.0, "n_grid": 50, "bandwidth": 0.1, "n_probes": 2, "lanczos_steps": 10},
     "power_steps": 5,
-    "gamma_samples": 8,
 }
 
 DYNAMICS = {

@@ -72,5 +72,5 @@ def checkpoint_spectra_dataset(rows: list[dict | None], epochs: list[int], setti
     )
     ds.attrs.update(provenance_attrs(settings, batchnorm_mode=settings["bn_mode"],
                                      data_subset=_SUBSET.format(n=settings["n_samples"]),
-                                     gamma_definition="G taken as the Hessian on the subset; per-sample gradients of the first gamma_samples examples"))
+                                     gamma_definition="G taken as the Hessian on the subset; per-sample gradients, loss and ||H||_F^2 all over the same subset"))
     return ds

@@ -86,8 +86,9 @@ def _measure_checkpoint(model, loss_fn, batches, settings: dict, warm_start=None
     grid = np.linspace(d["min"], d["max"], d["n_grid"])
     density = slq_density(op, grid, d["bandwidth"], n_probes=d["n_probes"], lanczos_steps=d["lanczos_steps"], seed=s["seed"])
     power = dominant_eigenpair(op, n_iter=s["power_steps"], tol=0.0, seed=s["seed"], reference=top.eigenvectors[0])
-    x = torch.cat([b[0] for b in batches])[: s["gamma_samples"]]
-    y = torch.cat([b[1] for b in batches])[: s["gamma_samples"]]
+    # γ's Σ, its loss L and ‖H‖²_F all come from the operator's one subset (late-sam Assumption 4.1).
+    x = torch.cat([b[0] for b in batches])
+    y = torch.cat([b[1] for b in batches])
     noise = gradient_noise_alignment(model, loss_fn, (x, y), op, frob.estimate)
 
     def pad(history):  # power iteration may stop early; keep one length per study
