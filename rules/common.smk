@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from sharpness.catalog import FIGURES, TABLES, entry
 from sharpness.config import Study, validate_config
 from sharpness.config.figures import plot_studies
-from sharpness.pipeline import step_module
+from sharpness.pipeline import step_module, study_rule_name
 from sharpness.imports import import_closure
 from sharpness.report import figure_module
 
@@ -57,17 +57,24 @@ def dataset_spec(key):
     raise ValueError(f"no study uses dataset {key}")
 
 
-def _study_resource(key, default):
-    return lambda wc: STUDIES[wc.study].cfg["resources"].get(key, default)
+def study_resources(name, runs=1):
+    """Cluster resources of one training or Hessian job of study ``name`` that trains ``runs``
+    runs (the configured runtime is per run); one GPU when the study trains on CUDA."""
+    study = STUDIES[name]
+    res = study.cfg["resources"]
+    return dict(
+        runtime=res.get("runtime", 60) * runs,
+        mem_mb=res.get("mem_mb", 4000),
+        cpus_per_task=res.get("cpus", 2),
+        gpu=int(study.cfg["device"] == "cuda"),
+    )
 
 
-# Cluster resources of a training or Hessian job; one GPU when the study trains on CUDA.
-TRAIN_RESOURCES = dict(
-    runtime=_study_resource("runtime", 60),
-    mem_mb=_study_resource("mem_mb", 4000),
-    cpus_per_task=_study_resource("cpus", 2),
-    gpu=lambda wc: int(STUDIES[wc.study].cfg["device"] == "cuda"),
-)
+# The same, for rules with a {study} wildcard.
+TRAIN_RESOURCES = {
+    key: (lambda wc, key=key: study_resources(wc.study)[key])
+    for key in ("runtime", "mem_mb", "cpus_per_task", "gpu")
+}
 
 
 def figure_files(fig_id):

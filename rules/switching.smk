@@ -3,6 +3,10 @@
 # checkpoint Hessians, and one store per study.
 
 SWITCHING = studies_of("switching")
+# Studies whose runs are trained one job per run (train_prefix, train_branch), and those trained
+# one job per seed (a train_seeds rule of their own: its outputs are the study's run folders).
+PER_RUN = [name for name, s in SWITCHING.items() if not s.per_seed_jobs]
+PER_SEED = [name for name, s in SWITCHING.items() if s.per_seed_jobs]
 
 
 wildcard_constraints:
@@ -24,7 +28,7 @@ rule train_prefix:
     log:
         "logs/{study}/seed{seed}/{opt}/train.log",
     wildcard_constraints:
-        study=one_of(SWITCHING),
+        study=one_of(PER_RUN),
     conda:
         "../envs/torch.yaml"
     resources:
@@ -49,7 +53,7 @@ rule train_branch:
     log:
         "logs/{study}/seed{seed}/{first}-{second}/t{t}/train.log",
     wildcard_constraints:
-        study=one_of(SWITCHING),
+        study=one_of(PER_RUN),
     conda:
         "../envs/torch.yaml"
     resources:
@@ -62,6 +66,45 @@ rule train_branch:
         state_dir="results/{study}/.state/seed{seed}/{first}-{second}/t{t}",
     script:
         "scripts/run_rule.py"
+
+
+# The same runs, one job per seed: prefixes first, then the branches from their checkpoints.
+for _name in PER_SEED:
+    _study = SWITCHING[_name]
+
+    rule:
+        name:
+            study_rule_name("train_seeds", _name)
+        input:
+            data=f"results/data/{_study.dataset_key}.pt",
+            code=code("train_seeds"),
+        output:
+            runs=[
+                f"results/{_name}/seed{{seed}}/{run}/run.nc"
+                for run in _study.run_names
+            ],
+            finals=[
+                f"results/{_name}/seed{{seed}}/{run}/final.pt"
+                for run in _study.run_names
+            ],
+            checkpoints=[
+                directory(f"results/{_name}/seed{{seed}}/{opt}/ckpt")
+                for opt in _study.prefix_optimizers
+            ],
+        log:
+            f"logs/{_name}/seed{{seed}}/train.log",
+        conda:
+            "../envs/torch.yaml"
+        resources:
+            **study_resources(_name, runs=len(_study.run_names)),
+        params:
+            plan=lambda wc, s=_study: json.dumps(
+                s.seed_plan(int(wc.seed)), sort_keys=True
+            ),
+            seed_dir=f"results/{_name}/seed{{seed}}",
+            state_dir=f"results/{_name}/.state/seed{{seed}}",
+        script:
+            "scripts/run_rule.py"
 
 
 # Top Hessian eigenvalues of every final model of a seed, on a fixed, recorded training subset.

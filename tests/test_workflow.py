@@ -52,6 +52,8 @@ TINY_CONFIG = {
         "beta": tiny_study(0.1, switch_epochs=[1], directions=["sam->sgd"]),
         # Diverges in its first epoch: recorded, and the study still completes.
         "omega": tiny_study(1e6, epochs=2, switch_epochs=[1], directions=["sgd->sam"]),
+        # alpha's runs, trained one job per seed.
+        "kappa": {**tiny_study(0.05), "granularity": "seed"},
         "delta": DYNAMICS,
         "eta": {"kind": "toy", "problem": "quadratic_regression", "seeds": [0, 1],
                 "options": {"D": 4, "P": 6, "steps": 20, "record_every": 5, "lr": [0.05], "rho": [0.0, 0.02]}},
@@ -159,6 +161,32 @@ def test_checkpoint_spectra_reach_the_store_figures_and_table(workflow):
     assert "alpha/tables/LS-T2.csv" in listing.split()
 
 
+def test_per_seed_jobs_train_the_runs_per_run_jobs_train(workflow):
+    """kappa is alpha trained one job per seed: the same runs, bit for bit, in one job."""
+    for run in ("sgd", "sam", "sgd-sam/t1", "sgd-sam/t2", "sam-sgd/t1", "sam-sgd/t2"):
+        a = xr.open_dataset(workflow / f"results/alpha/seed0/{run}/run.nc")
+        k = xr.open_dataset(workflow / f"results/kappa/seed0/{run}/run.nc")
+        for var in ("train_loss", "test_error", "grad_norm"):
+            np.testing.assert_array_equal(a[var].values, k[var].values)
+    logs = sorted(p.name for p in (workflow / "logs/kappa/seed0").rglob("*.log"))
+    assert logs == ["final_sharpness.log", "train.log"], "one training job for the seed"
+    store = xr.open_dataset(workflow / "results/kappa/kappa.nc")
+    np.testing.assert_array_equal(store.lambda_max.values, xr.open_dataset(workflow / "results/alpha/alpha.nc").lambda_max.values)
+
+
+def test_changing_a_per_seed_study_retrains_its_seed_jobs_only(workflow):
+    config = yaml.safe_load(yaml.safe_dump(TINY_CONFIG))
+    config["studies"]["kappa"]["switching"]["switch_epochs"] = [1]
+    _write_config(workflow, config)
+    try:
+        jobs = _planned(workflow)
+    finally:
+        _write_config(workflow, TINY_CONFIG)
+    rules = {rule for rule, _ in jobs}
+    assert "train_seeds__kappa" in rules and not rules & {"train_prefix", "train_branch"}
+    assert not any("results/alpha/" in output for _, output in jobs)
+
+
 def test_diverged_study_is_recorded_not_fatal(workflow):
     store = xr.open_dataset(workflow / "results/omega/omega.nc")
     assert (store.diverged == 1).all() and (store.diverged_epoch == 1).all()
@@ -211,7 +239,9 @@ TRAINING_AND_HESSIANS = {"train_prefix", "train_branch", "final_sharpness", "spe
     "module, expected, forbidden",
     [
         ("report/switching.py", {"figure", "table"}, {"train_prefix", "train_branch", "final_sharpness", "collect"}),
-        ("train/loop.py", {"train_prefix", "train_branch", "final_sharpness"}, set()),
+        ("train/loop.py", {"train_prefix", "train_branch", "train_seeds__kappa", "final_sharpness"}, set()),
+        ("pipeline/switching/train_seeds.py", {"train_seeds__kappa"}, {"train_prefix", "train_branch"}),
+        ("pipeline/switching/train.py", {"train_prefix", "train_branch"}, {"train_seeds__kappa"}),
         ("store/archive.py", {"archive"}, TRAINING_AND_HESSIANS | {"collect", "dynamics_collect", "figure_data"}),
         ("report/spectrum.py", {"table", "figure_data", "figure"}, TRAINING_AND_HESSIANS | {"collect"}),  # LS-T2's reducer
         ("pipeline/switching/collect.py", {"collect"}, TRAINING_AND_HESSIANS),  # one step's log line

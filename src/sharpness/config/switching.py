@@ -105,6 +105,25 @@ class SwitchingStudy(Study, kind="switching"):
             robust_eval=c.get("robust_eval"),
         )
 
+    @property
+    def per_seed_jobs(self) -> bool:
+        """Whether one job trains all runs of a seed (``granularity: seed``) instead of one job per run."""
+        return self.cfg["granularity"] == "seed"
+
+    def branch_runs(self) -> list[tuple[str, str, int]]:
+        """(first, second, t) of every switched run of a seed, in the order of ``run_names``."""
+        branches = {(d.split("->")[0], d.split("->")[1], t) for d in self.directions for t in self.interior_switch_epochs}
+        return sorted(branches, key=lambda b: self.run_name(f"{b[0]}->{b[1]}", b[2]))
+
+    def seed_plan(self, seed: int) -> list[dict]:
+        """What a per-seed job trains, in order: the prefixes (leaving their checkpoints), then
+        the branches from them. Each entry is what one per-run job would be given."""
+        plan = [dict(run=opt, spec=self.run_spec(seed, opt).to_dict(), keep=self.checkpoint_epochs(opt)) for opt in self.prefix_optimizers]
+        for first, second, t in self.branch_runs():
+            spec = self.run_spec(seed, first, second, t).to_dict()
+            plan.append(dict(run=self.run_name(f"{first}->{second}", t), spec=spec, start_from=f"{first}/ckpt/epoch{t}.pt"))
+        return plan
+
     def epochs_naive(self) -> int:
         """Epochs one full run per distinct schedule would train (pure runs counted once)."""
         schedules = len(self.prefix_optimizers) + len(self.directions) * len(self.interior_switch_epochs)

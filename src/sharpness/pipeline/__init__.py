@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import traceback
 from pathlib import Path
 
@@ -18,6 +19,7 @@ STEPS = {
     "prepare_dataset": "prepare_dataset",
     "train_prefix": "switching.train",
     "train_branch": "switching.train",
+    "train_seeds": "switching.train_seeds",
     "final_sharpness": "switching.final_sharpness",
     "spectrum": "switching.spectrum",
     "collect": "switching.collect",
@@ -33,9 +35,18 @@ STEPS = {
 }
 
 
+# Rules generated once per study are named "<step>__<study>".
+STUDY_RULE_SEPARATOR = "__"
+
+
+def study_rule_name(step: str, study: str) -> str:
+    """The name of a rule generated for one study: "<step>__<study>", as an identifier."""
+    return step + STUDY_RULE_SEPARATOR + re.sub(r"\W", "_", study)
+
+
 def step_module(rule: str) -> str:
     """The full name of the module that runs ``rule``."""
-    return f"{__name__}.{STEPS[rule]}"
+    return f"{__name__}.{STEPS[rule.split(STUDY_RULE_SEPARATOR)[0]]}"
 
 
 def run_step(smk) -> None:
