@@ -20,6 +20,7 @@ wildcard_constraints:
 rule train_prefix:
     input:
         data=dataset_file,
+        init=lambda wc: SWITCHING[wc.study].init_files(wc.seed),
         code=code("train_prefix"),
     output:
         run="results/{study}/seed{seed}/{opt}/run.nc",
@@ -77,6 +78,7 @@ for _name in PER_SEED:
             study_rule_name("train_seeds", _name)
         input:
             data=f"results/data/{_study.dataset_key}.pt",
+            init=lambda wc, s=_study: s.init_files(wc.seed),
             code=code("train_seeds"),
         output:
             runs=[

@@ -105,3 +105,11 @@ def test_study_derives_runs_and_accounting(config):
     assert [(p.optimizer, p.until_epoch) for p in spec.phases] == [("sgd", 10), ("sam", T)]
     n = len(study.interior_switch_epochs)
     assert study.epochs_naive() == (2 + 2 * n) * T * len(study.seeds)
+
+
+def test_missing_pretrained_weights_are_rejected_before_any_job(config, tmp_path):
+    config["studies"]["digits-switch"]["model"] = {"name": "vit_b16", "weights": str(tmp_path / "vit_b16.pth")}
+    with pytest.raises(ConfigError, match=r"studies\.digits-switch\.model\.weights.*never downloaded"):
+        validate_config(config)
+    (tmp_path / "vit_b16.pth").write_bytes(b"")
+    validate_config(config)

@@ -56,6 +56,9 @@ class RunSpec:
     # PGD settings of a robust test evaluation after every epoch (None: natural error only).
     # It measures, it does not steer: not part of the prefix key.
     robust_eval: dict | None = None
+    # Fine-tuning: {"path": a final.pt of another run, "fresh": parameter-name prefixes left at
+    # their seeded initialisation (the new head)}. The file's SHA-256 is checked on resume.
+    init_from: dict | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunSpec":
@@ -66,8 +69,9 @@ class RunSpec:
     def to_dict(self) -> dict:
         d = asdict(self)
         # Left out when unset, so the specs (and the jobs' params) of runs without it are as before.
-        if d["robust_eval"] is None:
-            del d["robust_eval"]
+        for optional in ("robust_eval", "init_from"):
+            if d[optional] is None:
+                del d[optional]
         return d
 
     def to_json(self) -> str:
@@ -90,6 +94,8 @@ class RunSpec:
         key.update(_phases_key(self.phases, epoch, self.momentum_policy))
         if self.lr_schedule.get("name") == "cosine":
             key["epochs"] = self.epochs  # the cosine curve depends on T
+        if self.init_from is not None:
+            key["init_from"] = self.init_from
         return json.dumps(key, sort_keys=True)
 
 

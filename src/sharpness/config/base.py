@@ -8,6 +8,7 @@ Snakefile builds them while it is parsed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from ..runspec import OPTIMIZER_TYPES
@@ -95,6 +96,7 @@ class Study:
             raise ConfigError(f"config key '{self.where}.dtype': {self.cfg['dtype']} is not supported on the CPU")
         if "dataset" in self.cfg:
             check_dataset(f"{self.where}.dataset", self.cfg["dataset"])
+        check_pretrained_weights(f"{self.where}.model", self.cfg["model"])
 
     @property
     def horizon(self) -> int:
@@ -131,3 +133,14 @@ def check_dataset(where: str, dataset: dict) -> None:
         raise ConfigError(f"config key '{where}.context': only the text datasets ({', '.join(TEXT_DATASETS)}) take a context")
     if "label_noise_seed" in dataset and not dataset.get("label_noise"):
         raise ConfigError(f"config key '{where}.label_noise_seed': set label_noise (a fraction > 0) as well")
+
+
+def check_pretrained_weights(where: str, model: dict) -> None:
+    """Pretrained weights are read from the user's file, never fetched: a missing file stops
+    the workflow before any job (a cluster job would fail hours later otherwise)."""
+    weights = model.get("weights")
+    if weights and not Path(weights).expanduser().is_file():
+        raise ConfigError(
+            f"config key '{where}.weights': no file {weights!r}. Pretrained weights are never downloaded: "
+            "save a torchvision ViT-B/16 state_dict there (e.g. torchvision.models.ViT_B_16_Weights.IMAGENET1K_V1) and rerun"
+        )

@@ -103,7 +103,19 @@ class SwitchingStudy(Study, kind="switching"):
             divergence_loss=c["divergence_loss"],
             dataset={k: v for k, v in c["dataset"].items() if k != "download"},
             robust_eval=c.get("robust_eval"),
+            init_from=self._init_from(seed),
         )
+
+    def _init_from(self, seed: int) -> dict | None:
+        source = self.cfg.get("init_from")
+        if source is None:
+            return None
+        return {"path": f"results/{source['study']}/seed{seed}/{source['run']}/final.pt", "fresh": list(source["fresh"])}
+
+    def init_files(self, seed: int | str) -> list[str]:
+        """The pretrained model a seed's runs start from (none unless the study fine-tunes)."""
+        start = self._init_from(int(seed))
+        return [start["path"]] if start else []
 
     @property
     def per_seed_jobs(self) -> bool:
@@ -159,6 +171,20 @@ class SwitchingStudy(Study, kind="switching"):
                 raise ConfigError(f"config key '{where}.epochs.{i}': {e} is past epochs={self.epochs}")
         if spectrum["density"]["max"] <= spectrum["density"]["min"]:
             raise ConfigError(f"config key '{where}.density.max': must exceed density.min")
+
+    def check_against(self, studies: dict) -> None:
+        source = self.cfg.get("init_from")
+        if source is None:
+            return
+        where = f"{self.where}.init_from"
+        other = Study(source["study"], studies[source["study"]]) if source["study"] in studies else None
+        if other is None or other.kind != "switching":
+            raise ConfigError(f"config key '{where}.study': '{source['study']}' is not a switching study of this config")
+        if source["run"] not in other.run_names:
+            raise ConfigError(f"config key '{where}.run': study '{source['study']}' has no run '{source['run']}' (it has {', '.join(other.run_names)})")
+        missing = sorted(set(self.seeds) - set(other.seeds))
+        if missing:
+            raise ConfigError(f"config key '{where}.study': '{source['study']}' has no seed {missing[0]}; fine-tuning starts each seed from its own pretrained model")
 
     def check_figure(self, fig_id: str, options: dict, key: str) -> None:
         for entry in entries(fig_id):

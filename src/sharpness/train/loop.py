@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..data import DatasetTensors, augment_batch
+from ..data import DatasetTensors, augment_batch, file_sha256
 from ..models import build_model
 from ..optim import (
     SAM,
@@ -71,10 +71,29 @@ def resolve_device(name: str) -> torch.device:
 
 
 def build_seeded_model(spec: RunSpec, data: DatasetTensors, device, dtype) -> nn.Module:
-    """Initialisation is a function of the seed only."""
+    """Initialisation is a function of the seed only (and, for fine-tuning, of the pretrained
+    model in ``spec.init_from``, whose parameters replace all but the ``fresh`` ones)."""
     torch.manual_seed(spec.seed)
     model = build_model(spec.model, tuple(data.x_train.shape[1:]), data.num_classes)
+    init_from = getattr(spec, "init_from", None)  # step-based runs do not fine-tune
+    if init_from is not None:
+        load_pretrained(model, init_from["path"], init_from.get("fresh", ()))
     return model.to(device=device, dtype=dtype)
+
+
+def load_pretrained(model: nn.Module, path: str, fresh=()) -> list[str]:
+    """Copy the tensors of the checkpoint ``path`` (a run's final.pt) into ``model``, except
+    those whose names start with a ``fresh`` prefix; returns the names copied. Every other
+    tensor must be there with the same shape: a fine-tuning start is all or nothing."""
+    source = ckpt.load(path)["model"]
+    target = model.state_dict()
+    kept = [name for name in target if not any(name.startswith(prefix) for prefix in fresh)]
+    wrong = [n for n in kept if n not in source or source[n].shape != target[n].shape]
+    if wrong:
+        raise ValueError(f"{path} does not fit the model to fine-tune: {', '.join(wrong[:5])} missing or of another shape "
+                         f"(leave the new head out with init_from.fresh)")
+    model.load_state_dict({**target, **{n: source[n].to(target[n].dtype) for n in kept}})
+    return kept
 
 
 @torch.no_grad()
@@ -153,6 +172,8 @@ class Trainer:
         self.x_train_eval = data.normalized("train", device=self.device, dtype=self.dtype)
         self.loss_fn = make_loss(spec.loss, data.num_classes)
         self.model = build_seeded_model(spec, data, self.device, self.dtype)
+        # A resumable state is valid only for the pretrained file it started from.
+        self.init_sha256 = file_sha256(spec.init_from["path"]) if spec.init_from else None
         self.history = RunHistory()
         for name in self._optional_metrics():
             self.history.metrics[name] = []
@@ -198,7 +219,11 @@ class Trainer:
 
     def accepts(self, state: dict) -> bool:
         """Whether a saved state lies on this run's trajectory and was written by this code."""
-        return state["prefix_key"] == self.spec.prefix_key(int(state["epoch"])) and state.get("code") == ckpt.code_digest()
+        return (
+            state["prefix_key"] == self.spec.prefix_key(int(state["epoch"]))
+            and state.get("code") == ckpt.code_digest()
+            and state.get("init_sha256") == self.init_sha256
+        )
 
     def state(self) -> dict:
         epoch = self.history.last_epoch
@@ -206,6 +231,7 @@ class Trainer:
             epoch=epoch,
             prefix_key=self.spec.prefix_key(epoch),
             code=ckpt.code_digest(),
+            init_sha256=self.init_sha256,
             model=self.model.state_dict(),
             optimizer=self.optimizer.state_dict() if self.optimizer is not None else {},
             history=self.history.to_state(),
