@@ -118,3 +118,118 @@ def test_stability_table_evaluates_the_table2_bounds(tmp_path):
     assert table.loc["sgd", "frobenius_sq_mean [1]"] == pytest.approx(0.6)
     assert table.loc["sgd", "frobenius_sq_std [1]"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
     assert table.loc["sam", "within_own_bound"] == 1 and table.loc["sgd", "n_seeds"] == 2
+
+
+def _family_store(tmp_path, name="fam"):
+    """Pure runs only (switch epochs 0 and T), final test error per optimizer known exactly:
+    sgd 20 %, sam 10 %, eigen_sam 8 %, eigen_p25 9 %, eigen_a05 7 % (+ seed/100 %)."""
+    import json
+
+    directions = ["sgd->sam", "sgd->eigen_sam", "sgd->eigen_p25", "sgd->eigen_a05"]
+    final = {"sam": 0.10, "eigen_sam": 0.08, "eigen_p25": 0.09, "eigen_a05": 0.07}
+    seeds, T = [0, 1, 2], 3
+    err = np.zeros((3, len(directions), 2, T))
+    for j, d in enumerate(directions):
+        err[:, j, 1, :] = 0.20  # t = T: SGD throughout
+        err[:, j, 0, :] = final[d.split("->")[1]]
+    err += np.array(seeds)[:, None, None, None] / 10000
+    cfg = {
+        "model": {"name": "cnn"}, "dataset": {"name": "digits"},
+        "optimizers": {"sgd": {}, "sam": {"rho": 0.3}, "eigen_sam": {"rho": 0.3},
+                       "eigen_p25": {"type": "eigen_sam", "rho": 0.3, "refresh_every": 25},
+                       "eigen_a05": {"type": "eigen_sam", "rho": 0.3, "alpha": 0.5}},
+    }
+    dims = ("seed", "direction", "switch_epoch", "epoch")
+    ds = xr.Dataset({"test_error": (dims, err), "test_loss": (dims, err)},
+                    coords={"seed": seeds, "direction": directions, "switch_epoch": [0, T], "epoch": [1, 2, 3]},
+                    attrs={"study": name, "config": json.dumps(cfg)})
+    path = tmp_path / f"{name}.nc"
+    write_atomic(ds, path)
+    return str(path)
+
+
+def test_accuracy_table_of_pure_runs_with_ci(tmp_path):
+    from scipy import stats
+
+    from sharpness.report.sweeps import accuracy_table
+
+    table = accuracy_table([_family_store(tmp_path)], {"optimizers": ["sgd", "sam", "eigen_sam"]}).set_index("optimizer")
+    assert list(table.index) == ["sgd", "sam", "eigen_sam"]
+    acc = 100 * (1 - (0.08 + np.array([0, 1, 2]) / 10000))
+    assert table.loc["eigen_sam", "test_accuracy_mean [%]"] == pytest.approx(acc.mean())
+    half = stats.t.ppf(0.975, 2) * acc.std(ddof=1) / np.sqrt(3)
+    assert table.loc["eigen_sam", "test_accuracy_ci95 [%]"] == pytest.approx(half)
+    assert table.loc["sgd", "n_seeds"] == 3 and np.isnan(table.loc["sgd", "paper_accuracy [%]"])
+    assert "95 %" in table.attrs["note"]
+
+
+def test_refresh_table_sorts_eigen_sam_by_p(tmp_path):
+    from sharpness.report.sweeps import refresh_table
+
+    table = refresh_table([_family_store(tmp_path)], {})
+    eig = table[table.type == "eigen_sam"]
+    assert eig["refresh_every [steps]"].tolist() == [25, 100, 100]
+    assert table[table.type == "sam"]["refresh_every [steps]"].isna().all()
+
+
+def test_alpha_accuracy_lines_up_alpha(tmp_path):
+    from sharpness.report.sweeps import alpha_accuracy
+    from sharpness.store import read
+
+    ds = alpha_accuracy(read(_family_store(tmp_path)))
+    assert ds.alpha.values.tolist() == [0.2, 0.5], "p = 25 is another setting: left out"
+    assert ds.alpha_accuracy_mean.values == pytest.approx(100 * (1 - np.array([0.08, 0.07]) - 1 / 10000))
+
+
+def test_rho_sweep_collects_sam_to_sgd_directions(tmp_path):
+    import json
+
+    from sharpness.report.sweeps import draw_rho_sweep, rho_sweep_data
+
+    directions = ["sam_a->sgd", "sam_b->sgd"]
+    err = np.zeros((2, 2, 3, 2))
+    err[:, 0], err[:, 1] = 0.1, 0.2
+    err[1] += 0.02
+    dims = ("seed", "direction", "switch_epoch", "epoch")
+    cfg = {"optimizers": {"sgd": {}, "sam_a": {"type": "sam", "rho": 0.2}, "sam_b": {"type": "sam", "rho": 0.05}}}
+    ds = xr.Dataset({"test_error": (dims, err), "test_loss": (dims, err)},
+                    coords={"seed": [0, 1], "direction": directions, "switch_epoch": [0, 1, 2], "epoch": [1, 2]},
+                    attrs={"study": "r", "config": json.dumps(cfg)})
+    write_atomic(ds, tmp_path / "r.nc")
+    out = rho_sweep_data([str(tmp_path / "r.nc")], {})
+    assert out.rho.values.tolist() == [0.05, 0.2]
+    assert out.test_error_mean.sel(rho=0.2).values == pytest.approx([11.0, 11.0, 11.0])
+    assert out.test_error_sd.sel(rho=0.05).values == pytest.approx([np.std([20, 22], ddof=1)] * 3)
+    assert out.sam_proportion.values.tolist() == [0.0, 0.5, 1.0]
+    _drawn(draw_rho_sweep(out), "n = 2")
+
+
+def test_at_switch_data_has_natural_and_robust_curves(tmp_path):
+    import json
+
+    from sharpness.report.adversarial import at_switch_data, draw_at_switch
+
+    dims = ("seed", "direction", "switch_epoch", "epoch")
+    nat = np.full((2, 1, 3, 4), 0.1)
+    rob = np.full((2, 1, 3, 4), 0.5)
+    rob[:, 0, 0] = 0.2  # pure AT (t = 0) is robust
+    ds = xr.Dataset({"test_error": (dims, nat), "robust_test_error": (dims, rob)},
+                    coords={"seed": [0, 1], "direction": ["sgd->at"], "switch_epoch": [0, 2, 4], "epoch": [1, 2, 3, 4]},
+                    attrs={"study": "adv", "config": json.dumps({"robust_eval": {"epsilon": 16 / 255, "steps": 5}})})
+    write_atomic(ds, tmp_path / "adv.nc")
+    out = at_switch_data([str(tmp_path / "adv.nc")], {})
+    assert list(out.schedule.values) == ["SGD", "AT", "SGD→AT (t=2)"]
+    assert out.final_robust_test_error_mean.values == pytest.approx([20.0, 50.0, 50.0])
+    assert out.at_proportion.values.tolist() == [1.0, 0.5, 0.0]
+    for name, var in out.data_vars.items():
+        assert {"units", "long_name"} <= set(var.attrs), name
+    _drawn(draw_at_switch(out), "ε = 16/255")
+
+
+def _drawn(fig, text: str) -> None:
+    """The figure states ``text`` somewhere in its titles (n, the attack, …)."""
+    import matplotlib.pyplot as plt
+
+    titles = " ".join(ax.get_title() for ax in fig.axes)
+    plt.close(fig)
+    assert text in titles, titles

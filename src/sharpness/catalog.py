@@ -39,32 +39,47 @@ _SAM_EOS_NOTE = (" Mean over seeds ± sample sd (ddof = 1), n on each panel; the
 
 FIGURES = {
     "LS-F1": Entry(
-        "Test error vs epoch for SGD, SAM and SGD→SAM switched late (late-sam Fig. 1); mean ± std over seeds.",
+        "Test error vs epoch for SGD, SAM and SGD→SAM switched late (late-sam Fig. 1); mean ± sample sd (ddof = 1) over n seeds.",
         default_direction="sgd->sam",
         **_SWITCHING,
     ),
     "LS-F3": Entry(
         "SGD→SAM: test-loss and test-error gaps to full SAM and λmax of the final model vs the SAM proportion "
-        "(T−t)/T (late-sam Fig. 3); mean ± std over seeds, diverged runs left out and counted.",
+        "(T−t)/T (late-sam Fig. 3); gaps are run − full SAM per seed, mean ± sample sd (ddof = 1) over n seeds, diverged "
+        "runs left out and counted, open markers where some seed had not converged at T.",
         default_direction="sgd->sam",
         **_SWITCHING,
     ),
     "LS-F5": Entry(
         "SAM→SGD: test-loss and test-error gaps to full SAM and λmax of the final model vs the SAM proportion t/T "
-        "(late-sam Fig. 5); mean ± std over seeds.",
+        "(late-sam Fig. 5); gaps are run − full SAM, mean ± sample sd (ddof = 1) over n seeds.",
         default_direction="sam->sgd",
         **_SWITCHING,
     ),
     "LS-F7": Entry("SGD→SAM as LS-F3 for further architectures (late-sam Fig. 7).", default_direction="sgd->sam", **_SWITCHING),
     "LS-F9": Entry("SAM→SGD as LS-F5 for further architectures (late-sam Fig. 9).", default_direction="sam->sgd", **_SWITCHING),
+    "LS-F8": Entry("SGD→ASAM (Kwon et al.'s adaptive SAM, T = |w| + η on the weights) as LS-F3 (late-sam Fig. 8).",
+                   default_direction="sgd->asam", **_SWITCHING),
+    "LS-F13": Entry("SGD→USAM (unnormalized SAM, ε = ρg) as LS-F3 (late-sam Fig. 13).", default_direction="sgd->usam", **_SWITCHING),
+    "LS-F11": Entry("AdamW→SAM (SAM on an AdamW base) for ViTs as LS-F3, generalization and final sharpness "
+                    "(late-sam Fig. 11 reports generalization only).", default_direction="adamw->sam", **_SWITCHING),
+    "LS-F12": Entry("SGD→SAM with the squared loss (one-hot targets) as LS-F3 (late-sam Fig. 12).",
+                    default_direction="sgd->sam", **_SWITCHING),
+    "LS-F15": Entry("SAM→SGD for several ρ: final test loss and error against the SAM proportion t/T, one line per ρ "
+                    "(late-sam Fig. 15); mean ± sample sd (ddof = 1) over n seeds.", kind="switching", module="sweeps"),
+    "LS-F6": Entry("SGD→AT: natural and robust (untargeted L∞ PGD) test error along training for SGD, AT and SGD→AT "
+                   "switched late, and the final errors against the AT proportion (late-sam Fig. 6); mean ± sample sd "
+                   "(ddof = 1) over n seeds.", kind="switching", module="adversarial"),
     "ES-F3": Entry(
         "Hessian spectral density (stochastic Lanczos quadrature, one fixed grid and bandwidth) at the end of "
-        "training, SGD vs SAM (eigen-sam Fig. 3, right); mean over seeds.",
+        "training, SGD vs SAM (and Eigen-SAM where the study runs it; eigen-sam Fig. 3, right); mean over n seeds. "
+        "Where the study runs Eigen-SAM with several α, the final test accuracy against α (eigen-sam Fig. 3, left), "
+        "mean ± sample sd (ddof = 1).",
         **_SPECTRUM,
     ),
     "ES-F5": Entry(
         "Alignment |cos(v_t, v_1)| of the power-iteration estimate with the top Hessian eigenvector (Lanczos) vs "
-        "the number of HVP steps, at a mid-training checkpoint (eigen-sam Fig. 5); mean ± std over seeds.",
+        "the number of HVP steps, at a mid-training checkpoint (eigen-sam Fig. 5); mean ± sample sd (ddof = 1) over n seeds.",
         **_SPECTRUM,
     ),
 }
@@ -131,6 +146,15 @@ FIGURES.update({
 TABLES = {
     "LS-F3": Entry("Final-epoch gaps to full SAM and λmax per switch epoch (SGD→SAM).", default_direction="sgd->sam", **_SWITCHING),
     "LS-F5": Entry("Final-epoch gaps to full SAM and λmax per switch epoch (SAM→SGD).", default_direction="sam->sgd", **_SWITCHING),
+    "ES-T1": Entry("Final test accuracy of SGD, SAM and Eigen-SAM, each run alone (eigen-sam Table 1); mean ± half-width "
+                   "of the 95 % t-interval over n seeds, with the paper's number where it reports the setting.",
+                   kind="switching", module="sweeps"),
+    "ES-T2": Entry("Fine-tuning accuracy of SGD, SAM and Eigen-SAM from pretrained weights (eigen-sam Table 2: ViT-B/16 "
+                   "from ImageNet on CIFAR-10/100); mean ± 95 % CI over n seeds, with the paper's number where it reports the "
+                   "setting; the initialised_from column names the pretrained model.", kind="switching", module="sweeps"),
+    "ES-T3": Entry("Eigen-SAM's final test accuracy against the refresh period p of its top-eigenvector estimate "
+                   "(eigen-sam Table 3, ResNet-18), SAM for reference; mean ± 95 % CI over n seeds.", kind="switching", module="sweeps"),
+    "ES-T4": Entry("As ES-T3 for a second model (eigen-sam Table 4, WRN-28-10).", kind="switching", module="sweeps"),
     "LS-T2": Entry(
         "Measured ‖H‖²_F and gradient-noise alignment γ at the final SGD and SAM solutions against late-sam's "
         "Table 2 linear-stability bounds ‖H‖²_F ≤ B/(η²γ) (SGD) and ‖H‖²_F(1 + ρ²γ‖H‖²_F/B) ≤ B/(η²γ) (SAM).",

@@ -161,6 +161,20 @@ class SwitchingStudy(Study, kind="switching"):
         if self.spectrum:
             self._check_spectrum()
 
+    def optimizer_kind(self, label: str) -> str:
+        return self.cfg["optimizers"][label].get("type", label)
+
+    def _check_sweep_figure(self, fig_id: str, key: str) -> None:
+        """What LS-F6, LS-F15 and ES-T3/T4 need of a study beyond its directions."""
+        if fig_id == "LS-F6" and not self.cfg.get("robust_eval"):
+            raise ConfigError(f"config key '{key}': LS-F6 needs 'robust_eval' in study '{self.name}' (robust test error per epoch)")
+        if fig_id == "LS-F15" and not any(
+            d.split("->")[1] in ("sgd", "gd") and self.optimizer_kind(d.split("->")[0]) in ("sam", "usam", "asam") for d in self.directions
+        ):
+            raise ConfigError(f"config key '{key}': LS-F15 needs directions '<SAM label>->sgd' (one per rho) in study '{self.name}'")
+        if fig_id in ("ES-T3", "ES-T4") and not any(self.optimizer_kind(o) == "eigen_sam" for o in self.prefix_optimizers):
+            raise ConfigError(f"config key '{key}': {fig_id} needs Eigen-SAM runs (type eigen_sam) in study '{self.name}'")
+
     def _check_spectrum(self) -> None:
         where, spectrum = f"{self.where}.spectrum", self.spectrum
         for i, opt in enumerate(spectrum["runs"]):
@@ -196,6 +210,7 @@ class SwitchingStudy(Study, kind="switching"):
                     f"config key 'figures.plots.{fig_id}': study '{self.name}' has no direction '{direction}' "
                     f"(it has {', '.join(self.directions)})"
                 )
+        self._check_sweep_figure(fig_id, key)
         epoch = options.get("epoch")
         if epoch is not None and epoch not in self.spectrum["epochs"]:
             raise ConfigError(f"config key 'figures.plots.{fig_id}.epoch': {epoch} is not a measured spectrum epoch")

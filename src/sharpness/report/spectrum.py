@@ -15,6 +15,7 @@ import xarray as xr
 from .. import theory
 from ..store import read
 from .stats import mean_sd
+from .sweeps import alpha_accuracy
 from .switching import LABELS, SD_NOTE
 
 
@@ -48,6 +49,9 @@ def density_data(store_paths: list[str], options: dict) -> xr.Dataset:
             "lambda_max_mean": sub.spectrum_eigenvalues.isel(spectrum_eig_index=0).mean("seed"),
             "n_seeds": sub.density.notnull().all("eigenvalue").sum("seed"),
         })
+        alpha = alpha_accuracy(store)
+        if alpha is not None:
+            ds = ds.merge(alpha)
         return ds.assign_attrs(checkpoint_epoch=epoch)
 
     ds = _per_study(store_paths, reduce)
@@ -55,19 +59,48 @@ def density_data(store_paths: list[str], options: dict) -> xr.Dataset:
     ds["lambda_max_mean"].attrs.update(long_name="largest eigenvalue (Lanczos), mean over seeds", units="1")
     ds["n_seeds"].attrs.update(long_name="seeds averaged", units="1")
     ds["eigenvalue"].attrs.update(long_name="Hessian eigenvalue (density grid)", units="1")
+    if "alpha_accuracy_mean" in ds:
+        ds["alpha_accuracy_mean"].attrs.update(long_name="final test accuracy of Eigen-SAM alone, mean over seeds", units="%")
+        ds["alpha_accuracy_sd"].attrs.update(long_name="final test accuracy, sample standard deviation over seeds (ddof = 1)", units="%")
+        ds["alpha_n_seeds"].attrs.update(long_name="seeds not diverged", units="1")
+        ds["alpha"].attrs.update(long_name="Eigen-SAM's weight alpha of the top-eigenvector component", units="1")
     return ds
 
 
 def draw_density(ds: xr.Dataset):
+    if "alpha_accuracy_mean" in ds:
+        return _draw_density_with_alpha(ds)
     fig, panels = _study_panels(ds)
+    _draw_density_panels(panels)
+    fig.tight_layout()
+    return fig
+
+
+def _draw_density_with_alpha(ds: xr.Dataset):
+    import matplotlib.pyplot as plt
+
+    n = ds.sizes["study"]
+    fig, axes = plt.subplots(1, 2 * n, figsize=(9.5 * n, 3.4), squeeze=False)
+    for i, study in enumerate(ds.study.values):
+        sub = ds.sel(study=study)
+        ax = axes[0, 2 * i]
+        ok = sub.alpha_accuracy_mean.notnull()
+        ax.errorbar(sub.alpha[ok], sub.alpha_accuracy_mean[ok], yerr=sub.alpha_accuracy_sd[ok], marker="o", capsize=3)
+        ax.set(xlabel=r"Eigen-SAM $\alpha$", ylabel="final test accuracy (%)",
+               title=f"{study}: {SD_NOTE}, n = {int(sub.alpha_n_seeds.min())}")
+        ax.title.set_fontsize("small")
+    _draw_density_panels([(axes[0, 2 * i + 1], study, ds.sel(study=study)) for i, study in enumerate(ds.study.values)])
+    fig.tight_layout()
+    return fig
+
+
+def _draw_density_panels(panels) -> None:
     for ax, study, sub in panels:
         for opt in sub.optimizer.values:
             line = ax.semilogy(sub.eigenvalue, np.maximum(sub.density_mean.sel(optimizer=opt), 1e-8), label=LABELS.get(str(opt), opt))
             ax.axvline(float(sub.lambda_max_mean.sel(optimizer=opt)), color=line[0].get_color(), ls=":", lw=1)
         ax.set(xlabel="eigenvalue", ylabel="density", title=f"{study}: end of training, mean over n = {int(sub.n_seeds.min())} seeds", ylim=(1e-6, None))
         ax.legend(frameon=False, title=r"dotted: $\lambda_{\max}$")
-    fig.tight_layout()
-    return fig
 
 
 # -- ES-F5: power-iteration alignment vs HVP steps ------------------------------------------

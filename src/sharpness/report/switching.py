@@ -211,7 +211,7 @@ FIGURES = {
     "LS-F1": (lambda stores, options: curves_data(stores[0], options, _direction("LS-F1", options)), draw_curves),
     **{
         fig_id: (lambda stores, options, fig_id=fig_id: proportion_data(stores, _direction(fig_id, options)), draw_proportion)
-        for fig_id in ("LS-F3", "LS-F5", "LS-F7", "LS-F9")
+        for fig_id in ("LS-F3", "LS-F5", "LS-F7", "LS-F9", "LS-F8", "LS-F11", "LS-F12", "LS-F13")
     },
 }
 TABLES = {

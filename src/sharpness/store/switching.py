@@ -15,6 +15,7 @@ import xarray as xr
 from ..config import Study
 from .netcdf import read
 from .provenance import provenance_attrs
+from .run import OPTIONAL_RUN_VARIABLES
 
 PER_EPOCH = ("train_loss", "test_loss", "train_error", "test_error", "lr", "grad_norm")
 
@@ -32,7 +33,10 @@ def training_converged(train_loss, phase_start: int, window: int, rtol: float) -
 
 
 def _one_run(run: xr.Dataset, spectrum: xr.Dataset, phase_start: int, convergence: dict) -> xr.Dataset:
+    # Variables only some runs record (robust error, Eigen-SAM alignment) are NaN where absent.
     ds = run[list(PER_EPOCH)]
+    for name, (units, long_name) in OPTIONAL_RUN_VARIABLES.items():
+        ds[name] = run[name] if name in run else xr.full_like(run["train_loss"], np.nan).assign_attrs(units=units, long_name=long_name)
     ds["lambda_max"] = spectrum["eigenvalues"].isel(eig_index=0, drop=True)
     ds["lambda_max_residual"] = spectrum["residuals"].isel(eig_index=0, drop=True)
     for name in ("eigenvalues", "residuals", "converged"):
@@ -78,6 +82,7 @@ def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Datase
         direction=("direction", study.directions, {"long_name": "first optimizer -> second optimizer"}),
         switch_epoch=("switch_epoch", study.switch_epochs, {"long_name": "epoch t after which the second optimizer runs", "units": "1"}),
     )
+    ds = ds.drop_vars([name for name in OPTIONAL_RUN_VARIABLES if bool(ds[name].isnull().all())])
     ds = ds.transpose("seed", "direction", "switch_epoch", "epoch", "eig_index")
     ds["lambda_max"].attrs.update(long_name="largest Hessian eigenvalue of the final model", units="1")
     ds["lambda_max_residual"].attrs.update(long_name="Ritz residual norm of lambda_max", units="1")
