@@ -106,6 +106,7 @@ def test_sgd_to_eigen_sam_records_alignment_and_resumes_bit_identically(digits_f
     spec = _spec([("sgd", 1), ("eigen_sam", 3)], SETTINGS)
     run = _train(spec, digits_file, tmp_path / "full")
     align = run.eigen_alignment.values
+    assert "batch statistics" in run.attrs["eigen_sam_hvp"], "the HVPs' BatchNorm mode is recorded"
     assert math.isnan(align[0]) and np.all((align[1:] > 0) & (align[1:] <= 1)), "recorded for Eigen-SAM epochs only"
     # A job killed after epoch 2 resumes from its state to the same weights (v̂, counter restored).
     short = Trainer(replace(spec, epochs=2, phases=(spec.phases[0], replace(spec.phases[1], until_epoch=2))), load_prepared(digits_file), log=lambda m: None)

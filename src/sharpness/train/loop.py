@@ -327,7 +327,20 @@ class Trainer:
             dtype=spec.dtype,
             momentum_policy=spec.momentum_policy,
             batchnorm_policy="train-mode batch statistics; SAM's perturbed pass does not update running statistics; evaluation in eval mode",
+            **self._method_attrs(),
         )})
+
+    def _method_attrs(self) -> dict:
+        """How the optional parts of this run's method were carried out, where it has them."""
+        kinds = {optimizer_type(p) for p in self.spec.phases}
+        attrs = {}
+        if "eigen_sam" in kinds:
+            attrs["eigen_sam_hvp"] = EIGEN_SAM_HVP_MODE
+        if "at" in kinds:
+            attrs["adversarial_training"] = "L-inf PGD in pixel space (x/255), attacked in train mode with BatchNorm statistics frozen, random start from the epoch's generator"
+        if self.spec.init_from:
+            attrs["init_sha256"] = self.init_sha256
+        return attrs
 
     def summary(self) -> str:
         h = self.history
