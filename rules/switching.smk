@@ -122,7 +122,7 @@ rule final_sharpness:
     log:
         "logs/{study}/seed{seed}/final_sharpness.log",
     wildcard_constraints:
-        study=one_of(SWITCHING),
+        study=one_of(PER_RUN),
     conda:
         "../envs/torch.yaml"
     resources:
@@ -131,6 +131,34 @@ rule final_sharpness:
         settings=lambda wc: canonical(SWITCHING[wc.study].cfg["sharpness"]),
     script:
         "scripts/run_rule.py"
+
+
+# The same for a study trained one job per seed: all its seeds in one job.
+for _name in PER_SEED:
+    _study = SWITCHING[_name]
+
+    rule:
+        name:
+            study_rule_name("final_sharpness", _name)
+        input:
+            runs=[f for seed in _study.seeds for f in _study.seed_files(seed, "run.nc")],
+            finals=[
+                f for seed in _study.seeds for f in _study.seed_files(seed, "final.pt")
+            ],
+            data=f"results/data/{_study.dataset_key}.pt",
+            code=code("final_sharpness"),
+        output:
+            [f"results/{_name}/seed{seed}/final_spectra.nc" for seed in _study.seeds],
+        log:
+            f"logs/{_name}/final_sharpness.log",
+        conda:
+            "../envs/torch.yaml"
+        resources:
+            **study_resources(_name, runs=len(_study.seeds)),
+        params:
+            settings=canonical(_study.cfg["sharpness"]),
+        script:
+            "scripts/run_rule.py"
 
 
 # Full spectra (top-k, trace, ‖H‖²_F, density, power-iteration alignment, γ) of chosen
@@ -147,7 +175,7 @@ rule spectrum:
     log:
         "logs/{study}/seed{seed}/{opt}/spectrum.log",
     wildcard_constraints:
-        study=one_of(SWITCHING),
+        study=one_of(PER_RUN),
     conda:
         "../envs/torch.yaml"
     resources:
@@ -156,6 +184,37 @@ rule spectrum:
         settings=lambda wc: canonical(SWITCHING[wc.study].spectrum),
     script:
         "scripts/run_rule.py"
+
+
+# The same for a study trained one job per seed: every measured run in one job.
+for _name in [n for n in PER_SEED if SWITCHING[n].spectrum]:
+    _study = SWITCHING[_name]
+
+    rule:
+        name:
+            study_rule_name("spectrum", _name)
+        input:
+            runs=[p.replace("spectrum.nc", "run.nc") for p in _study.spectrum_files()],
+            finals=[
+                p.replace("spectrum.nc", "final.pt") for p in _study.spectrum_files()
+            ],
+            checkpoints=[
+                p.replace("spectrum.nc", "ckpt") for p in _study.spectrum_files()
+            ],
+            data=f"results/data/{_study.dataset_key}.pt",
+            code=code("spectrum"),
+        output:
+            _study.spectrum_files(),
+        log:
+            f"logs/{_name}/spectrum.log",
+        conda:
+            "../envs/torch.yaml"
+        resources:
+            **study_resources(_name, runs=len(_study.spectrum_files())),
+        params:
+            settings=canonical(_study.spectrum),
+        script:
+            "scripts/run_rule.py"
 
 
 # One labelled store per study: dims seed × direction × switch_epoch × epoch.

@@ -168,8 +168,8 @@ def test_per_seed_jobs_train_the_runs_per_run_jobs_train(workflow):
         k = xr.open_dataset(workflow / f"results/kappa/seed0/{run}/run.nc")
         for var in ("train_loss", "test_error", "grad_norm"):
             np.testing.assert_array_equal(a[var].values, k[var].values)
-    logs = sorted(p.name for p in (workflow / "logs/kappa/seed0").rglob("*.log"))
-    assert logs == ["final_sharpness.log", "train.log"], "one training job for the seed"
+    logs = sorted(p.relative_to(workflow / "logs/kappa").as_posix() for p in (workflow / "logs/kappa").rglob("*.log"))
+    assert logs == ["collect.log", "final_sharpness.log", "seed0/train.log"], "one training job per seed, one Hessian job per study"
     store = xr.open_dataset(workflow / "results/kappa/kappa.nc")
     np.testing.assert_array_equal(store.lambda_max.values, xr.open_dataset(workflow / "results/alpha/alpha.nc").lambda_max.values)
 

@@ -1,4 +1,5 @@
-"""Rule final_sharpness: top Hessian eigenvalues of every final model of one seed."""
+"""Rules final_sharpness (one seed) and final_sharpness__<study> (every seed of a study
+trained one job per seed): top Hessian eigenvalues of every final model."""
 
 import json
 from pathlib import Path
@@ -7,6 +8,8 @@ from ...train.hessian import final_spectra
 
 
 def run(smk, log) -> None:
-    seed_dir = Path(smk.output[0]).parent
-    runs = [str(Path(p).parent.relative_to(seed_dir)) for p in smk.input.runs]
-    final_spectra(seed_dir, runs, smk.input.data, json.loads(smk.params.settings), smk.output[0], log=log)
+    settings = json.loads(smk.params.settings)
+    for output in smk.output:
+        seed_dir = Path(output).parent
+        runs = [str(Path(p).parent.relative_to(seed_dir)) for p in smk.input.runs if Path(p).is_relative_to(seed_dir)]
+        final_spectra(seed_dir, runs, smk.input.data, settings, output, log=log)

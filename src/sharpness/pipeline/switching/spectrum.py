@@ -1,4 +1,5 @@
-"""Rule spectrum: full Hessian spectra of chosen checkpoints of one pure run."""
+"""Rules spectrum (one pure run) and spectrum__<study> (every measured run of a study trained
+one job per seed): full Hessian spectra of chosen checkpoints."""
 
 import json
 from pathlib import Path
@@ -8,5 +9,5 @@ from ...train.hessian import checkpoint_spectra
 
 def run(smk, log) -> None:
     settings = json.loads(smk.params.settings)
-    run_dir = Path(smk.output[0]).parent
-    checkpoint_spectra(run_dir, sorted(settings["epochs"]), smk.input.data, settings, smk.output[0], log=log)
+    for output in smk.output:
+        checkpoint_spectra(Path(output).parent, sorted(settings["epochs"]), smk.input.data, settings, output, log=log)
