@@ -4,6 +4,8 @@
 # switch step, as the switching study does per epoch.
 
 DYNAMICS = studies_of("dynamics")
+DYNAMICS_PER_RUN = [name for name, s in DYNAMICS.items() if not s.per_seed_jobs]
+DYNAMICS_PER_SEED = [name for name, s in DYNAMICS.items() if s.per_seed_jobs]
 PREFIX_RUNS = [run for study in DYNAMICS.values() for run in study.prefix_runs]
 BRANCH_RUNS = [run for study in DYNAMICS.values() for run in study.branch_runs]
 
@@ -20,7 +22,7 @@ rule dynamics_prefix:
     log:
         "logs/{study}/seed{seed}/{run}/train.log",
     wildcard_constraints:
-        study=one_of(DYNAMICS),
+        study=one_of(DYNAMICS_PER_RUN),
         run=one_of(PREFIX_RUNS),
     conda:
         "../envs/torch.yaml"
@@ -46,7 +48,7 @@ rule dynamics_branch:
     log:
         "logs/{study}/seed{seed}/{run}/train.log",
     wildcard_constraints:
-        study=one_of(DYNAMICS),
+        study=one_of(DYNAMICS_PER_RUN),
         run=one_of(BRANCH_RUNS),
     conda:
         "../envs/torch.yaml"
@@ -58,6 +60,41 @@ rule dynamics_branch:
         state_dir="results/{study}/.state/seed{seed}/{run}",
     script:
         "scripts/run_rule.py"
+
+
+# The same runs, one job per seed: pure runs first, then the branches from their checkpoints.
+for _name in DYNAMICS_PER_SEED:
+    _study = DYNAMICS[_name]
+
+    rule:
+        name:
+            study_rule_name("dynamics_seeds", _name)
+        input:
+            data=f"results/data/{_study.dataset_key}.pt",
+            code=code("dynamics_seeds"),
+        output:
+            runs=[f"results/{_name}/seed{{seed}}/{run}/run.nc" for run in _study.runs],
+            finals=[
+                f"results/{_name}/seed{{seed}}/{run}/final.pt" for run in _study.runs
+            ],
+            checkpoints=[
+                directory(f"results/{_name}/seed{{seed}}/{run}/ckpt")
+                for run in _study.prefix_runs
+            ],
+        log:
+            f"logs/{_name}/seed{{seed}}/train.log",
+        conda:
+            "../envs/torch.yaml"
+        resources:
+            **study_resources(_name, runs=len(_study.runs)),
+        params:
+            plan=lambda wc, s=_study: json.dumps(
+                s.seed_plan(int(wc.seed)), sort_keys=True
+            ),
+            seed_dir=f"results/{_name}/seed{{seed}}",
+            state_dir=f"results/{_name}/.state/seed{{seed}}",
+        script:
+            "scripts/run_rule.py"
 
 
 # One labelled store per study: dims seed × schedule × lr × rho [× width] × step.

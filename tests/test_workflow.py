@@ -55,6 +55,7 @@ TINY_CONFIG = {
         # alpha's runs, trained one job per seed.
         "kappa": {**tiny_study(0.05), "granularity": "seed"},
         "delta": DYNAMICS,
+        "epsilon": {**DYNAMICS, "granularity": "seed"},  # delta's runs, one job per seed
         "eta": {"kind": "toy", "problem": "quadratic_regression", "seeds": [0, 1],
                 "options": {"D": 4, "P": 6, "steps": 20, "record_every": 5, "lr": [0.05], "rho": [0.0, 0.02]}},
         "theta": {"kind": "landscape", "source": "alpha", "switch_epoch": 2, "n_samples": 50,
@@ -279,6 +280,15 @@ def test_dynamics_study_store_and_figures(workflow):
     for path in files:  # CF attributes on every variable
         with xr.open_dataset(path) as ds:
             assert not [v for v in ds.data_vars if not {"units", "long_name"} <= set(ds[v].attrs)], path
+
+
+def test_per_seed_dynamics_jobs_train_the_runs_per_run_jobs_train(workflow):
+    for run_nc in (workflow / "results/delta").rglob("run.nc"):
+        twin = workflow / "results/epsilon" / run_nc.relative_to(workflow / "results/delta")
+        a, b = xr.open_dataset(run_nc), xr.open_dataset(twin)
+        for var in ("eigenvalues", "train_loss", "grad_norm"):
+            np.testing.assert_array_equal(a[var].values, b[var].values)
+    assert [p.name for p in (workflow / "logs/epsilon").rglob("train.log")] == ["train.log"]
 
 
 def test_toy_and_landscape_studies_reach_their_figures(workflow):

@@ -154,6 +154,23 @@ class DynamicsStudy(Study, kind="dynamics"):
         """Steps at which the pure run ``run_name`` hands a checkpoint on to a branch."""
         return sorted({r.switch_step for r in self.runs.values() if r.switch_step and r.prefix.name == run_name})
 
+    @property
+    def per_seed_jobs(self) -> bool:
+        """Whether one job trains all runs of a seed (``granularity: seed``)."""
+        return self.cfg["granularity"] == "seed"
+
+    def seed_plan(self, seed: int) -> list[dict]:
+        """What a per-seed job trains, in order: pure runs (leaving checkpoints), then branches."""
+        plan = []
+        for name, run in self.runs.items():
+            item = dict(run=name, spec=self.run_spec(seed, name).to_dict())
+            if run.switch_step is None:
+                item["keep"] = self.checkpoint_steps(name)
+            else:
+                item["start_from"] = f"{run.prefix.name}/ckpt/step{run.switch_step}.pt"
+            plan.append(item)
+        return plan
+
     def run_spec(self, seed: int, run_name: str) -> StepRunSpec:
         c, run = self.cfg, self.runs[run_name]
         lr, width = run.point

@@ -25,6 +25,7 @@ STEPS = {
     "collect": "switching.collect",
     "dynamics_prefix": "dynamics.train",
     "dynamics_branch": "dynamics.train",
+    "dynamics_seeds": "dynamics.train_seeds",
     "dynamics_collect": "dynamics.collect",
     "toy_simulate": "toy.simulate",
     "landscape_analyse": "landscape.analyse",
