@@ -11,7 +11,6 @@ from sharpness.config import Study, validate_config
 from sharpness.config.figures import plot_studies
 from sharpness.pipeline import step_module, study_rule_name
 from sharpness.imports import import_closure
-from sharpness.report import figure_module
 
 # Rejects a malformed config naming the key, and fills the schema's defaults, before any job.
 validate_config(config)
@@ -82,15 +81,27 @@ def figure_files(fig_id):
     return [f"results/figures/{fig_id}.{ext}" for ext in [*formats, "nc"]]
 
 
-def figure_stores(wildcards):
-    return [STUDIES[s].store for s in plot_studies(PLOTS[wildcards.fig_id])]
+def table_files(fig_id):
+    return [f"results/tables/{fig_id}.{ext}" for ext in ("csv", "md")]
 
 
-def figure_code(rule):
-    """A figure or table rule's code: its step, plus the report module of its id."""
-    return lambda wc: code(rule) + [
-        str(p) for p in import_closure(figure_module(wc.fig_id))
-    ]
+# The ids of the config by the report module that draws them: one report job per module.
+REPORT_MODULES = {}
+for _fig_id in PLOTS:
+    REPORT_MODULES.setdefault(entry(_fig_id).module, []).append(_fig_id)
+
+
+def report_stores(fig_ids):
+    studies = {s for fig_id in fig_ids for s in plot_studies(PLOTS[fig_id])}
+    return sorted(STUDIES[s].store for s in studies)
+
+
+def report_code(module):
+    """A report job's code: its step, plus the report module that reduces and draws its ids."""
+    return sorted(
+        set(code("report"))
+        | {str(p) for p in import_closure(f"sharpness.report.{module}")}
+    )
 
 
 def all_targets():
@@ -99,7 +110,7 @@ def all_targets():
         if fig_id in FIGURES:
             targets += figure_files(fig_id)
         if fig_id in TABLES:
-            targets += [f"results/tables/{fig_id}.{ext}" for ext in ("csv", "md")]
+            targets += table_files(fig_id)
     targets += [f"results/archive/{s}.tar.gz" for s in STUDIES]
     targets.append("results/archive/SHA256SUMS")
     return targets

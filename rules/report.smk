@@ -1,62 +1,42 @@
-# The numbers a paper figure plots, reduced from the study stores (mean ± std over seeds).
-rule figure_data:
-    input:
-        stores=figure_stores,
-        code=figure_code("figure_data"),
-    output:
-        "results/figures/{fig_id}.nc",
-    log:
-        "logs/figures/{fig_id}.data.log",
-    conda:
-        "../envs/report.yaml"
-    params:
-        options=lambda wc: canonical(PLOTS[wc.fig_id]),
-    script:
-        "scripts/run_rule.py"
+# The paper's figures and tables, one job per report module (the figures of one kind of study):
+# each figure's numbers are reduced from the study stores and saved beside it, then drawn from
+# those numbers only. Editing one module's code redraws that module's figures and no others.
+for _module, _ids in REPORT_MODULES.items():
+    _figures = [i for i in _ids if i in FIGURES]
+    _tables = [i for i in _ids if i in TABLES]
 
-
-# The figure itself, drawn from its numbers only: styling never recomputes them.
-rule figure:
-    input:
-        data="results/figures/{fig_id}.nc",
-        code=figure_code("figure"),
-    output:
-        report(
-            expand(
-                "results/figures/{{fig_id}}.{ext}", ext=config["figures"]["formats"]
+    rule:
+        name:
+            study_rule_name("report", _module)
+        input:
+            stores=report_stores(_ids),
+            code=report_code(_module),
+        output:
+            data=[f"results/figures/{i}.nc" for i in _figures],
+            figures=report(
+                [
+                    f"results/figures/{i}.{ext}"
+                    for i in _figures
+                    for ext in config["figures"]["formats"]
+                ],
+                caption="captions/figure.rst",
+                category="Figures",
             ),
-            caption="captions/figure.rst",
-            category="Figures",
-        ),
-    log:
-        "logs/figures/{fig_id}.log",
-    conda:
-        "../envs/report.yaml"
-    params:
-        caption=lambda wc: FIGURES[wc.fig_id].caption,
-        style=canonical({k: v for k, v in config["figures"].items() if k != "plots"}),
-    script:
-        "scripts/run_rule.py"
-
-
-# A paper table as CSV and Markdown.
-rule table:
-    input:
-        stores=figure_stores,
-        code=figure_code("table"),
-    output:
-        csv=report(
-            "results/tables/{fig_id}.csv",
-            caption="captions/table.rst",
-            category="Tables",
-        ),
-        md="results/tables/{fig_id}.md",
-    log:
-        "logs/tables/{fig_id}.log",
-    conda:
-        "../envs/report.yaml"
-    params:
-        options=lambda wc: canonical(PLOTS[wc.fig_id]),
-        caption=lambda wc: TABLES[wc.fig_id].caption,
-    script:
-        "scripts/run_rule.py"
+            csv=report(
+                [f"results/tables/{i}.csv" for i in _tables],
+                caption="captions/table.rst",
+                category="Tables",
+            ),
+            md=[f"results/tables/{i}.md" for i in _tables],
+        log:
+            f"logs/report/{_module}.log",
+        conda:
+            "../envs/report.yaml"
+        params:
+            plots=canonical({i: PLOTS[i] for i in _ids}),
+            captions={i: entry(i).caption for i in _ids},
+            style=canonical(
+                {k: v for k, v in config["figures"].items() if k != "plots"}
+            ),
+        script:
+            "scripts/run_rule.py"

@@ -217,7 +217,7 @@ def test_changing_dpi_redraws_figures_only(workflow):
         rules = {rule for rule, _ in _planned(workflow)}
     finally:
         _write_config(workflow, TINY_CONFIG)
-    assert rules == {"figure"}
+    assert rules == REPORT_JOBS
 
 
 def test_changing_one_study_reruns_that_study_only(workflow):
@@ -233,18 +233,20 @@ def test_changing_one_study_reruns_that_study_only(workflow):
     assert not any("LS-F1" in output or "LS-F3" in output or "omega" in output for _, output in jobs)
 
 
+# One report job per report module that the tiny config's figures use.
+REPORT_JOBS = {f"report__{m}" for m in ("switching", "spectrum", "analytic", "dynamics", "toys", "landscape")}
 TRAINING_AND_HESSIANS = {"train_prefix", "train_branch", "final_sharpness", "spectrum", "dynamics_prefix", "dynamics_branch"}
 
 
 @pytest.mark.parametrize(
     "module, expected, forbidden",
     [
-        ("report/switching.py", {"figure", "table"}, {"train_prefix", "train_branch", "final_sharpness", "collect"}),
+        ("report/switching.py", {"report__switching"}, {"train_prefix", "train_branch", "final_sharpness", "collect", "report__dynamics"}),
         ("train/loop.py", {"train_prefix", "train_branch", "train_seeds__kappa", "final_sharpness"}, set()),
         ("pipeline/switching/train_seeds.py", {"train_seeds__kappa"}, {"train_prefix", "train_branch"}),
         ("pipeline/switching/train.py", {"train_prefix", "train_branch"}, {"train_seeds__kappa"}),
-        ("store/archive.py", {"archive"}, TRAINING_AND_HESSIANS | {"collect", "dynamics_collect", "figure_data"}),
-        ("report/spectrum.py", {"table", "figure_data", "figure"}, TRAINING_AND_HESSIANS | {"collect"}),  # LS-T2's reducer
+        ("store/archive.py", {"archive"}, TRAINING_AND_HESSIANS | {"collect", "dynamics_collect"} | REPORT_JOBS),
+        ("report/spectrum.py", {"report__spectrum"}, TRAINING_AND_HESSIANS | {"collect", "report__dynamics"}),  # LS-T2's reducer
         ("pipeline/switching/collect.py", {"collect"}, TRAINING_AND_HESSIANS),  # one step's log line
         ("train/dynamics.py", {"dynamics_prefix", "dynamics_branch"}, {"train_prefix", "train_branch", "final_sharpness", "spectrum"}),
         ("store/dynamics.py", {"dynamics_prefix", "dynamics_branch", "dynamics_collect"}, {"train_prefix", "collect", "final_sharpness"}),
@@ -257,8 +259,8 @@ def test_editing_code_reruns_the_stages_that_use_it(workflow, module, expected, 
 
 def test_editing_one_kinds_report_redraws_its_figures_only(workflow):
     jobs = _planned_after_editing(workflow, "report/dynamics.py")
-    assert {rule for rule, _ in jobs} == {"figure_data", "figure", "archive", "checksums"}
-    assert {output.split("/")[-1].split(".")[0] for rule, output in jobs if rule.startswith("figure")} == {"LB-F2", "LS-F10"}
+    assert {rule for rule, _ in jobs} == {"report__dynamics", "archive", "checksums"}
+    assert {output for rule, output in jobs if rule == "archive"} == {"results/archive/delta.tar.gz"}
 
 
 def test_dynamics_study_store_and_figures(workflow):
@@ -336,7 +338,7 @@ def test_paper_config_plans_fully(workflow, paper_config):
     counts = {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.M)}
     studies = [Study(name, cfg) for name, cfg in validate_config(yaml.safe_load(paper_config.read_text()))["studies"].items()]
     kinds = {study.kind for study in studies}
-    assert counts["archive"] == len(studies) and counts["figure"] >= 1
+    assert counts["archive"] == len(studies) and any(rule.startswith("report__") for rule in counts)
     if kinds & {"switching", "dynamics"}:
         assert counts["prepare_dataset"] >= 1
     if "switching" in kinds:

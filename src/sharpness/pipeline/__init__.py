@@ -29,9 +29,7 @@ STEPS = {
     "dynamics_collect": "dynamics.collect",
     "toy_simulate": "toy.simulate",
     "landscape_analyse": "landscape.analyse",
-    "figure_data": "figure_data",
-    "figure": "figure",
-    "table": "table",
+    "report": "report",
     "archive": "archive",
 }
 

@@ -1,0 +1,29 @@
+"""Rule report__<module>: every figure and table of one report module, as the config asks.
+
+A figure's numbers are reduced from the study stores and saved (``results/figures/<ID>.nc``),
+then the figure is drawn from that file alone, so what is plotted is exactly what is archived.
+"""
+
+import json
+from pathlib import Path
+
+from ..config.figures import plot_studies
+from ..report import write_figure_data, write_table
+from ..report.draw import draw_figure
+
+
+def run(smk, log) -> None:
+    plots, style = json.loads(smk.params.plots), json.loads(smk.params.style)
+    stores = {Path(s).stem: s for s in smk.input.stores}
+    for fig_id, options in plots.items():
+        own = [stores[name] for name in plot_studies(options)]  # in the order the figure lists them
+        data = f"results/figures/{fig_id}.nc"
+        if data in smk.output.data:
+            write_figure_data(fig_id, own, options, data)
+            paths = [p for p in smk.output.figures if Path(p).stem == fig_id]
+            draw_figure(fig_id, data, style, paths)
+            log(f"drew {fig_id}: {paths}")
+        csv = f"results/tables/{fig_id}.csv"
+        if csv in smk.output.csv:
+            write_table(fig_id, own, options, csv, f"results/tables/{fig_id}.md")
+            log(f"wrote table {fig_id}")
