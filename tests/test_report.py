@@ -85,6 +85,9 @@ def test_training_convergence_rule():
     assert not training_converged(flat, phase_start=0, window=6, rtol=0.01), "fell from 0.5 over the last 6 epochs"
     assert not training_converged(flat, phase_start=5, window=3, rtol=0.1), "switched 2 epochs before T: a transient"
     assert not training_converged(flat[:-1] + [float("nan")], phase_start=0, window=3, rtol=0.1)
+    near_zero = [0.5, 0.004, 0.002, 0.003, 0.001]
+    assert not training_converged(near_zero, phase_start=0, window=3, rtol=0.1), "halved: relatively unsettled"
+    assert training_converged(near_zero, phase_start=0, window=3, rtol=0.1, atol=0.01), "but within 0.01 nats"
 
 
 def test_stability_table_evaluates_the_table2_bounds(tmp_path):

@@ -20,16 +20,18 @@ from .run import OPTIONAL_RUN_VARIABLES
 PER_EPOCH = ("train_loss", "test_loss", "train_error", "test_error", "lr", "grad_norm")
 
 
-def training_converged(train_loss, phase_start: int, window: int, rtol: float) -> bool:
+def training_converged(train_loss, phase_start: int, window: int, rtol: float, atol: float = 0.0) -> bool:
     """Whether a run's training loss had settled at T: its last optimizer ran at least
-    ``window`` epochs, and the loss changed by at most ``rtol`` (relative) over the last
-    ``window`` of them. A branch switched a few epochs before T is in its transient."""
+    ``window`` epochs, and the loss changed by at most ``rtol`` (relative) plus ``atol`` over
+    the last ``window`` of them (``atol`` keeps a loss near zero, whose relative changes are
+    noise, from counting as unsettled). A branch switched a few epochs before T is in its
+    transient."""
     loss = np.asarray(train_loss, dtype=float)
     T = len(loss)
     if T - phase_start < window or T <= window or not np.all(np.isfinite(loss[-window - 1 :])):
         return False
     before, last = loss[-window - 1], loss[-1]
-    return bool(abs(last - before) <= rtol * abs(before))
+    return bool(abs(last - before) <= rtol * abs(before) + atol)
 
 
 def _one_run(run: xr.Dataset, spectrum: xr.Dataset, phase_start: int, convergence: dict) -> xr.Dataset:
@@ -43,7 +45,7 @@ def _one_run(run: xr.Dataset, spectrum: xr.Dataset, phase_start: int, convergenc
         ds[name] = spectrum[name]
     ds["diverged"] = xr.DataArray(int(run.attrs["diverged"]), attrs={"long_name": "1 if the run diverged"})
     ds["diverged_epoch"] = xr.DataArray(int(run.attrs["diverged_epoch"]), attrs={"long_name": "epoch of divergence (0: none)"})
-    converged = training_converged(run["train_loss"].values, phase_start, convergence["window"], convergence["rtol"])
+    converged = training_converged(run["train_loss"].values, phase_start, convergence["window"], convergence["rtol"], convergence["atol"])
     ds["train_converged"] = xr.DataArray(int(converged) if not int(run.attrs["diverged"]) else 0)
     ds.attrs = {}
     return ds
@@ -90,7 +92,7 @@ def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Datase
         long_name="1 if the training loss had settled at T",
         units="1",
         rule=f"the last optimizer ran >= {convergence['window']} epochs and the training loss changed by <= "
-        f"{convergence['rtol']:g} (relative) over the last {convergence['window']} epochs; diverged runs are 0",
+        f"{convergence['rtol']:g} x its value + {convergence['atol']:g} over the last {convergence['window']} epochs; diverged runs are 0",
     )
     if study.spectrum:
         ds = ds.merge(_checkpoint_spectra(study_dir, study), join="exact", compat="no_conflicts")
