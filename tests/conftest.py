@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from sharpness.data import prepare_dataset
 from sharpness.optim import Phase
@@ -50,3 +51,12 @@ def tiny_study(lr: float = 0.05, epochs: int = 3, switch_epochs=(1, 2), directio
         "switching": {"directions": list(directions), "switch_epochs": list(switch_epochs)},
         "sharpness": {"n_samples": 100, "batch_size": 100, "k": 2},
     }
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Small models: one intra-op thread avoids OpenMP barrier waits on shared cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

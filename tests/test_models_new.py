@@ -16,13 +16,7 @@ DIGITS = (1, 8, 8)
 TINY_LM = {"name": "transformer_lm", "layers": 2, "heads": 2, "key_size": 3, "width": 8, "mlp_ratio": 2}
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models: one intra-op thread avoids OpenMP barrier waits on shared cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def transformer_parameters(vocabulary, context, layers=6, heads=8, key_size=32, width=128, mlp_ratio=4):

@@ -17,13 +17,7 @@ DIGITS = (1, 8, 8)
 TINY_VIT = {"name": "vit", "width": 8, "depth": 2, "heads": 2, "mlp_ratio": 2}
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small models: one intra-op thread avoids OpenMP barrier waits on shared cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def vit_parameters(input_shape, classes, patch, width, depth, mlp_ratio=4, class_token=True):
