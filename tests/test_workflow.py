@@ -127,6 +127,8 @@ def workflow(tmp_path_factory) -> Path:
 
 def test_run_produces_stores_figures_tables_and_archive(workflow):
     store = xr.open_dataset(workflow / "results/alpha/alpha.nc")
+    assert not [v for v in store.variables if not {"units", "long_name"} <= set(store[v].attrs)], "CF attributes on every variable"
+    assert store.diverged.attrs["long_name"] == "1 if the run diverged"
     assert dict(store.test_error.sizes) == {"seed": 1, "direction": 2, "switch_epoch": 4, "epoch": 3}
     assert dict(store.eigenvalues.sizes) == {"seed": 1, "direction": 2, "switch_epoch": 4, "eig_index": 2}
     assert list(store.test_error.dims) == ["seed", "direction", "switch_epoch", "epoch"]

@@ -85,6 +85,8 @@ def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Datase
         switch_epoch=("switch_epoch", study.switch_epochs, {"long_name": "epoch t after which the second optimizer runs", "units": "1"}),
     )
     ds = ds.drop_vars([name for name in OPTIONAL_RUN_VARIABLES if bool(ds[name].isnull().all())])
+    # combine_attrs="drop" keeps the global attributes out; the variables get theirs back here.
+    _restore_variable_attrs(ds, [next(iter(runs.values())), spectra])
     ds = ds.transpose("seed", "direction", "switch_epoch", "epoch", "eig_index")
     ds["lambda_max"].attrs.update(long_name="largest Hessian eigenvalue of the final model", units="1")
     ds["lambda_max_residual"].attrs.update(long_name="Ritz residual norm of lambda_max", units="1")
@@ -107,6 +109,32 @@ def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Datase
     return ds
 
 
+def _restore_variable_attrs(ds: xr.Dataset, sources: list[xr.Dataset]) -> None:
+    """Give every variable without CF attributes those of the first source file that has it."""
+    for name, var in ds.variables.items():
+        if {"units", "long_name"} <= set(var.attrs):
+            continue
+        for source in sources:
+            if name in source.variables and source[name].attrs:
+                var.attrs.update({k: v for k, v in source[name].attrs.items() if k in ("units", "long_name")})
+                break
+    for name, var in ds.variables.items():
+        var.attrs.setdefault("long_name", _LONG_NAMES.get(name, name.replace("_", " ")))
+        var.attrs.setdefault("units", "1")  # what is left is a count, flag, index or label
+
+
+_LONG_NAMES = {
+    "diverged": "1 if the run diverged",
+    "diverged_epoch": "epoch of divergence (0: none)",
+    "eig_index": "rank of the eigenvalue (0: largest)",
+    "converged": "1 if Lanczos converged for the eigenvalue",
+    "checkpoint_epoch": "epoch of the measured checkpoint",
+    "eigenvalue": "Hessian eigenvalue (density grid)",
+    "hvp_step": "Hessian-vector products of power iteration so far",
+    "optimizer": "optimizer of the pure run",
+}
+
+
 def _phase_start(switch_epoch: int, epochs: int) -> int:
     """First epoch of a run's last optimizer minus one: the switch epoch of a branch, 0 for a pure run."""
     return switch_epoch if 0 < switch_epoch < epochs else 0
@@ -122,5 +150,6 @@ def _checkpoint_spectra(study_dir: Path, study) -> xr.Dataset:
     nested = [[read(study_dir / f"seed{seed}" / opt / "spectrum.nc") for opt in runs] for seed in study.seeds]
     ds = xr.combine_nested(nested, concat_dim=["seed", "optimizer"], join="exact", compat="no_conflicts", combine_attrs="drop")
     ds = ds.assign_coords(seed=study.seeds, optimizer=("optimizer", runs, {"long_name": "optimizer of the pure run"}))
+    _restore_variable_attrs(ds, [nested[0][0]])
     # Its own rank dim: the spectrum's k need not equal the final-sharpness k.
     return ds.rename(_SPECTRUM_RENAMES).rename(eig_index="spectrum_eig_index")
