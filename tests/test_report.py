@@ -166,12 +166,13 @@ def test_accuracy_table_of_pure_runs_with_ci(tmp_path):
     assert "95 %" in table.attrs["note"]
 
 
-def test_refresh_table_sorts_eigen_sam_by_p(tmp_path):
+def test_refresh_table_sorts_eigen_sam_by_p_at_one_alpha(tmp_path):
     from sharpness.report.sweeps import refresh_table
 
     table = refresh_table([_family_store(tmp_path)], {})
     eig = table[table.type == "eigen_sam"]
-    assert eig["refresh_every [steps]"].tolist() == [25, 100, 100]
+    assert eig["refresh_every [steps]"].tolist() == [25, 100], "alpha = 0.5 is ES-F3's sweep: left out"
+    assert eig["alpha [1]"].tolist() == [0.2, 0.2]
     assert table[table.type == "sam"]["refresh_every [steps]"].isna().all()
 
 
