@@ -71,3 +71,17 @@ def test_step_code_is_what_the_step_imports(rule, needs, must_not):
 def test_imports_are_resolved_relative_and_absolute():
     assert {"sharpness.train.checkpoint", "sharpness.train.loop", "sharpness.data"} <= direct_imports("sharpness.train.job")
     assert "sharpness.spectrum.operator" in direct_imports("sharpness.spectrum.api")  # absolute imports
+
+
+def test_statement_walk_finds_every_import_a_full_tree_walk_finds():
+    """direct_imports walks statement bodies only (for speed); no import may hide from it."""
+    from sharpness.imports import _statements
+
+    for path in PACKAGE_DIR.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        every = {id(n) for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))}
+        seen = {id(n) for n in _statements(tree) if isinstance(n, (ast.Import, ast.ImportFrom))}
+        assert every == seen, path
+    nested = ast.parse("try:\n    pass\nexcept E:\n    import a\nelse:\n    import b\nfinally:\n    import c\n"
+                       "match x:\n    case 1:\n        import d\nclass K:\n    def f(self):\n        with g:\n            import e\n")
+    assert sorted(n.names[0].name for n in _statements(nested) if isinstance(n, ast.Import)) == list("abcde")

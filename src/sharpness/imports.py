@@ -18,6 +18,7 @@ PACKAGE = "sharpness"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+@lru_cache(maxsize=None)
 def module_file(name: str) -> Path | None:
     """The source file of module ``name`` (``sharpness.x.y``), or None if it is not one."""
     parts = name.split(".")
@@ -47,6 +48,15 @@ def _imported(node: ast.AST, module: str, is_package: bool) -> set[str]:
     return {base} | {f"{base}.{a.name}" for a in node.names if module_file(f"{base}.{a.name}")}
 
 
+def _statements(node: ast.AST):
+    """Every statement of a module, nested ones included (imports are statements): walking only
+    statement bodies skips the expressions, most of the tree, which keeps the Snakefile fast."""
+    for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+        for child in getattr(node, field, ()):
+            yield child
+            yield from _statements(child)
+
+
 @lru_cache(maxsize=None)
 def direct_imports(module: str) -> frozenset[str]:
     """The package modules ``module`` imports, with their parent packages."""
@@ -55,7 +65,7 @@ def direct_imports(module: str) -> frozenset[str]:
         return frozenset()
     tree = ast.parse(path.read_text(), filename=str(path))
     names = set()
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         names |= _imported(node, module, path.name == "__init__.py")
     found = set()
     for name in names:
@@ -66,6 +76,11 @@ def direct_imports(module: str) -> frozenset[str]:
 
 def import_closure(module: str) -> list[Path]:
     """Source files of ``module``, its parent packages and everything they import, sorted."""
+    return list(_closure(module))
+
+
+@lru_cache(maxsize=None)
+def _closure(module: str) -> tuple[Path, ...]:
     parts = module.split(".")
     todo = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
     seen: set[str] = set()
@@ -75,4 +90,4 @@ def import_closure(module: str) -> list[Path]:
             continue
         seen.add(name)
         todo.extend(direct_imports(name))
-    return sorted(module_file(name) for name in seen)
+    return tuple(sorted(module_file(name) for name in seen))
