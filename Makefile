@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The SLURM executor plugin for tests/test_slurm.py only, outside the venv's site-packages:
+# every snakemake call imports each installed executor plugin, and this one probes the SLURM
+# daemons on import (pyproject.toml: the `slurm` extra is how users install it).
+SLURM_PLUGIN := $(VENV)/slurm-plugin
 
 .PHONY: run test lint dry-run clean-results
 
@@ -14,11 +18,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+$(SLURM_PLUGIN)/.installed: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps --target $(SLURM_PLUGIN) 'snakemake-executor-plugin-slurm>=1.0,<3' 'snakemake-executor-plugin-slurm-jobstep<1'
+	touch $@
+
 run: $(STAMP)
 	$(BIN)/snakemake --profile profiles/default
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+test: $(STAMP) $(SLURM_PLUGIN)/.installed
+	SHARPNESS_SLURM_PLUGIN=$(CURDIR)/$(SLURM_PLUGIN) $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
