@@ -17,6 +17,11 @@ validate_config(config)
 
 STUDIES = {name: Study(name, cfg) for name, cfg in config["studies"].items()}
 PLOTS = config["figures"]["plots"]
+# This config's figures and tables, apart from those of configs in another namespace.
+NAMESPACE = config["figures"]["namespace"]
+FIGURE_DIR = Path("results/figures", NAMESPACE).as_posix()
+TABLE_DIR = Path("results/tables", NAMESPACE).as_posix()
+REPORT_LOG_DIR = Path("logs/report", NAMESPACE).as_posix()
 
 
 def studies_of(kind):
@@ -78,11 +83,11 @@ TRAIN_RESOURCES = {
 
 def figure_files(fig_id):
     formats = config["figures"]["formats"]
-    return [f"results/figures/{fig_id}.{ext}" for ext in [*formats, "nc"]]
+    return [f"{FIGURE_DIR}/{fig_id}.{ext}" for ext in [*formats, "nc"]]
 
 
 def table_files(fig_id):
-    return [f"results/tables/{fig_id}.{ext}" for ext in ("csv", "md")]
+    return [f"{TABLE_DIR}/{fig_id}.{ext}" for ext in ("csv", "md")]
 
 
 # The ids of the config by the report module that draws them: one report job per module.
@@ -101,6 +106,14 @@ def report_code(module):
     return sorted(
         set(code("report"))
         | {str(p) for p in import_closure(f"sharpness.report.{module}")}
+    )
+
+
+def all_archives():
+    """This config's study archives and every other archive already in results/archive."""
+    own = {f"results/archive/{s}.tar.gz" for s in STUDIES}
+    return sorted(
+        own | {p.as_posix() for p in Path("results/archive").glob("*.tar.gz")}
     )
 
 

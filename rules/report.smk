@@ -12,10 +12,10 @@ for _module, _ids in REPORT_MODULES.items():
             stores=report_stores(_ids),
             code=report_code(_module),
         output:
-            data=[f"results/figures/{i}.nc" for i in _figures],
+            data=[f"{FIGURE_DIR}/{i}.nc" for i in _figures],
             figures=report(
                 [
-                    f"results/figures/{i}.{ext}"
+                    f"{FIGURE_DIR}/{i}.{ext}"
                     for i in _figures
                     for ext in config["figures"]["formats"]
                 ],
@@ -23,20 +23,24 @@ for _module, _ids in REPORT_MODULES.items():
                 category="Figures",
             ),
             csv=report(
-                [f"results/tables/{i}.csv" for i in _tables],
+                [f"{TABLE_DIR}/{i}.csv" for i in _tables],
                 caption="captions/table.rst",
                 category="Tables",
             ),
-            md=[f"results/tables/{i}.md" for i in _tables],
+            md=[f"{TABLE_DIR}/{i}.md" for i in _tables],
         log:
-            f"logs/report/{_module}.log",
+            f"{REPORT_LOG_DIR}/{_module}.log",
         conda:
             "../envs/report.yaml"
         params:
             plots=canonical({i: PLOTS[i] for i in _ids}),
             captions={i: entry(i).caption for i in _ids},
             style=canonical(
-                {k: v for k, v in config["figures"].items() if k != "plots"}
+                {
+                    k: v
+                    for k, v in config["figures"].items()
+                    if k not in ("plots", "namespace")
+                }
             ),
         script:
             "scripts/run_rule.py"

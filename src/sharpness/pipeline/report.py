@@ -1,7 +1,8 @@
 """Rule report__<module>: every figure and table of one report module, as the config asks.
 
-A figure's numbers are reduced from the study stores and saved (``results/figures/<ID>.nc``),
-then the figure is drawn from that file alone, so what is plotted is exactly what is archived.
+A figure's numbers are reduced from the study stores and saved (``<ID>.nc`` in the config's
+figure folder), then the figure is drawn from that file alone, so what is plotted is exactly
+what is saved. Where the files go is the rule's business: this step writes its outputs.
 """
 
 import json
@@ -17,13 +18,17 @@ def run(smk, log) -> None:
     stores = {Path(s).stem: s for s in smk.input.stores}
     for fig_id, options in plots.items():
         own = [stores[name] for name in plot_studies(options)]  # in the order the figure lists them
-        data = f"results/figures/{fig_id}.nc"
-        if data in smk.output.data:
+        data = _output_of(smk.output.data, fig_id)
+        if data:
             write_figure_data(fig_id, own, options, data)
             paths = [p for p in smk.output.figures if Path(p).stem == fig_id]
             draw_figure(fig_id, data, style, paths)
             log(f"drew {fig_id}: {paths}")
-        csv = f"results/tables/{fig_id}.csv"
-        if csv in smk.output.csv:
-            write_table(fig_id, own, options, csv, f"results/tables/{fig_id}.md")
+        csv = _output_of(smk.output.csv, fig_id)
+        if csv:
+            write_table(fig_id, own, options, csv, _output_of(smk.output.md, fig_id))
             log(f"wrote table {fig_id}")
+
+
+def _output_of(paths, fig_id: str) -> str | None:
+    return next((str(p) for p in paths if Path(p).stem == fig_id), None)

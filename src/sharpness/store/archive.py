@@ -1,7 +1,12 @@
-"""Archiving a study: the store, figure data, tables, the config slice and provenance, one tarball."""
+"""Archiving a study: its store, config slice and provenance, one tarball.
+
+Figures and tables are not in it: which figures use a study depends on the config that draws
+them, and a study's archive must not change when another config is run. The archive is
+byte-identical when rebuilt from the same inputs (no timestamps in the tar or gzip headers)."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -19,19 +24,18 @@ def _add_bytes(tar: tarfile.TarFile, name: str, payload: bytes) -> None:
     tar.addfile(info, io.BytesIO(payload))
 
 
-def write_archive(out_path: str, store: str, figure_data: list[str], tables: list[str], study_cfg: dict, study: str) -> list[str]:
+def write_archive(out_path: str, store: str, study_cfg: dict, study: str) -> list[str]:
     """Write ``<study>.tar.gz`` atomically; members sit under ``<study>/``. Returns their names."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     provenance = {"study": study, "git_revision": git_revision(), "package_versions": package_versions()}
     tmp = out_path.with_name(f".{out_path.name}.tmp")
     contents = {f"{study}/{Path(store).name}": Path(store).read_bytes()}
-    contents.update({f"{study}/figures/{Path(p).name}": Path(p).read_bytes() for p in figure_data})
-    contents.update({f"{study}/tables/{Path(p).name}": Path(p).read_bytes() for p in tables})
     contents[f"{study}/config.yaml"] = yaml.safe_dump({"studies": {study: study_cfg}}, sort_keys=False).encode()
     contents[f"{study}/provenance.json"] = json.dumps(provenance, indent=2, sort_keys=True).encode()
-    with tarfile.open(tmp, "w:gz") as tar:
-        for name, payload in contents.items():
-            _add_bytes(tar, name, payload)
+    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+        with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name, payload in contents.items():
+                _add_bytes(tar, name, payload)
     os.replace(tmp, out_path)
     return list(contents)
