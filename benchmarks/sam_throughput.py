@@ -1,0 +1,199 @@
+"""Training throughput of our SAM and SGD against a plain reference SAM loop, in one process.
+
+    MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 \
+        .venv/bin/python benchmarks/sam_throughput.py [--device cuda] [--batch 128] [--steps 20]
+
+Both sides train the same model on the same CIFAR-shaped synthetic images (uint8, 3×32×32,
+random flip and 4-pixel crop) with SGD momentum 0.9, weight decay 5e-4 and ρ = 0.05:
+- **reference**: the loop most SAM code is written as: a ``DataLoader`` with worker processes
+  over per-image transforms, float32, and a SAM whose perturbation and restore loop over the
+  parameters in Python (one norm per parameter, then one global norm), on ``torch.optim.SGD``
+  with ``foreach=False``;
+- **ours**: the pipeline's own step (``sharpness.train.loop._train_step``) with the images kept
+  on the device as uint8, augmented a batch at a time (``sharpness.data.augment_batch``) and
+  normalised there, and ``sharpness.optim.SAM`` (foreach ops, one global norm).
+It prints images/s of each, ours SAM / reference SAM (goals: ≥ 2.5× on a GPU, ≥ 1.3× on a
+CPU) and our SAM step time / our SGD step time (the floor is 2: two forward-backward passes).
+Each number is the median over ``--repeats`` timed blocks of ``--steps`` steps, after warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from sharpness.data import augment_batch
+from sharpness.models import build_model
+from sharpness.optim import Phase, make_optimizer
+from sharpness.train.loop import _train_step
+from sharpness.train.losses import make_loss
+
+MODELS = {"ResNet-20": dict(name="resnet20"), "WRN-16-8": dict(name="wrn", depth=16, widen_factor=8)}
+AUGMENTATION = {"flip": True, "crop_padding": 4}
+MEAN, STD = (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)
+SETTINGS = {"momentum": 0.9, "weight_decay": 5e-4}
+RHO, LR = 0.05, 0.1
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def synthetic_cifar(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=gen), torch.randint(0, 10, (n,), generator=gen)
+
+
+# -- the reference loop ------------------------------------------------------------------------
+class PerImageCifar(Dataset):
+    """Per-image transforms in the workers, as torchvision's CIFAR pipelines do them."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor):
+        self.x, self.y = x, y
+        self.mean, self.std = torch.tensor(MEAN).view(3, 1, 1), torch.tensor(STD).view(3, 1, 1)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int):
+        img = self.x[i].float() / 255
+        if torch.rand(()) < 0.5:
+            img = img.flip(-1)
+        padded = torch.nn.functional.pad(img, (4, 4, 4, 4))
+        top, left = torch.randint(0, 9, (2,)).tolist()
+        return (padded[:, top : top + 32, left : left + 32] - self.mean) / self.std, self.y[i]
+
+
+class ReferenceSAM:
+    """SAM with per-parameter Python loops (the common implementation's structure)."""
+
+    def __init__(self, params, rho: float, **sgd):
+        self.params = [p for p in params]
+        self.rho = rho
+        self.base = torch.optim.SGD(self.params, foreach=False, **sgd)
+        self.e_w: dict[torch.Tensor, torch.Tensor] = {}
+
+    @torch.no_grad()
+    def first_step(self) -> None:
+        norm = torch.norm(torch.stack([p.grad.norm(2) for p in self.params if p.grad is not None]), 2)
+        scale = self.rho / (norm + 1e-12)
+        for p in self.params:
+            if p.grad is None:
+                continue
+            e_w = p.grad * scale
+            p.add_(e_w)
+            self.e_w[p] = e_w
+            p.grad = None
+
+    @torch.no_grad()
+    def second_step(self) -> None:
+        for p in self.params:
+            if p in self.e_w:
+                p.sub_(self.e_w.pop(p))
+        self.base.step()
+        for p in self.params:
+            p.grad = None
+
+
+def reference_sam_images_per_s(spec, x, y, device, batch: int, steps: int, repeats: int, workers: int) -> float:
+    torch.manual_seed(0)
+    model = build_model(spec, (3, 32, 32), 10).to(device).train()
+    opt = ReferenceSAM(model.parameters(), RHO, lr=LR, **SETTINGS)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    loader = DataLoader(PerImageCifar(x, y), batch_size=batch, shuffle=True, num_workers=workers, drop_last=True,
+                        persistent_workers=workers > 0, pin_memory=device.type == "cuda")
+    batches = iter(())
+
+    def step() -> None:
+        nonlocal batches
+        try:
+            xb, yb = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            xb, yb = next(batches)
+        xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+        loss_fn(model(xb), yb).backward()
+        opt.first_step()
+        loss_fn(model(xb), yb).backward()  # BatchNorm statistics updated twice: as the common code does
+        opt.second_step()
+
+    return batch / _median_step_time(step, device, steps, repeats)
+
+
+# -- ours --------------------------------------------------------------------------------------
+def our_images_per_s(spec, x, y, device, batch: int, steps: int, repeats: int, optimizer: str, channels_last: bool) -> float:
+    torch.manual_seed(0)
+    model = build_model(spec, (3, 32, 32), 10).to(device).train()
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=layout)
+    settings = {**SETTINGS, **({"rho": RHO} if optimizer == "sam" else {})}
+    opt = make_optimizer(Phase(optimizer, 1, settings), model.parameters(), lr=LR)
+    loss_fn = make_loss("cross_entropy", 10)
+    x, y = x.to(device), y.to(device)  # the whole dataset on the device, uint8
+    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
+    gen = torch.Generator().manual_seed(0)
+    order, position = torch.randperm(len(x), generator=gen).to(device), 0
+
+    def step() -> None:
+        nonlocal order, position
+        if position + batch > len(x):
+            order, position = torch.randperm(len(x), generator=gen).to(device), 0
+        idx = order[position : position + batch]
+        position += batch
+        xb = (augment_batch(x[idx], AUGMENTATION, gen).float() / 255 - mean) / std
+        _train_step(model, opt, loss_fn, xb.contiguous(memory_format=layout), y[idx])
+
+    return batch / _median_step_time(step, device, steps, repeats)
+
+
+def _median_step_time(step, device, steps: int, repeats: int) -> float:
+    for _ in range(3):  # warm-up: allocator, kernels, workers
+        step()
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        tic = time.perf_counter()
+        for _ in range(steps):
+            step()
+        _sync(device)
+        times.append((time.perf_counter() - tic) / steps)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--batch", type=int, default=None, help="default: 128 on a GPU, 16 on a CPU (CI-sized)")
+    parser.add_argument("--steps", type=int, default=None, help="steps per timed block (default: 20 on a GPU, 4 on a CPU)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the reference loop")
+    parser.add_argument("--channels-last", action="store_true", help="our runs in NHWC (a study's fast_path.channels_last)")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    gpu = device.type == "cuda"
+    batch = args.batch or (128 if gpu else 16)
+    steps = args.steps or (20 if gpu else 4)
+    x, y = synthetic_cifar(batch * (steps + 4) * 2)
+    name = torch.cuda.get_device_name(device) if gpu else f"CPU, {torch.get_num_threads()} threads"
+    layout = "channels_last" if args.channels_last else "contiguous (NCHW)"
+    print(f"device: {name}; batch {batch}, {steps} steps × {args.repeats} repeats; ours {layout}; torch {torch.__version__}")
+    goal = 2.5 if gpu else 1.3
+    for label in args.models:
+        spec = MODELS[label]
+        ref = reference_sam_images_per_s(spec, x, y, device, batch, steps, args.repeats, args.workers)
+        sam = our_images_per_s(spec, x, y, device, batch, steps, args.repeats, "sam", args.channels_last)
+        sgd = our_images_per_s(spec, x, y, device, batch, steps, args.repeats, "sgd", args.channels_last)
+        print(f"{label:10s} images/s: reference SAM {ref:8.1f}, our SAM {sam:8.1f}, our SGD {sgd:8.1f}")
+        print(f"{'':10s} our SAM / reference SAM = {sam / ref:.2f}× (goal ≥ {goal}×); "
+              f"our SAM step / our SGD step = {sgd / sam:.2f} (floor 2.0, goal ≤ 2.05)")
+
+
+if __name__ == "__main__":
+    main()
