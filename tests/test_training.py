@@ -98,7 +98,7 @@ def test_minibatches_depend_on_seed_and_epoch_only(digits_file, monkeypatch):
     data = load_prepared(digits_file)
     seen = []
     real_step = loop._train_step
-    monkeypatch.setattr(loop, "_train_step", lambda model, opt, fn, x, y: (seen.append(x.clone()), real_step(model, opt, fn, x, y))[1])
+    monkeypatch.setattr(loop, "_train_step", lambda model, opt, fn, x, y, *rest: (seen.append(x.clone()), real_step(model, opt, fn, x, y, *rest))[1])
 
     def batches(opt, epoch):
         seen.clear()

@@ -59,6 +59,9 @@ class RunSpec:
     # Fine-tuning: {"path": a final.pt of another run, "fresh": parameter-name prefixes left at
     # their seeded initialisation (the new head)}. The file's SHA-256 is checked on resume.
     init_from: dict | None = None
+    # Speed options (channels_last, autocast, compile); None: the plain path. They change the
+    # numerics, so they are part of the prefix key.
+    fast_path: dict | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunSpec":
@@ -69,7 +72,7 @@ class RunSpec:
     def to_dict(self) -> dict:
         d = asdict(self)
         # Left out when unset, so the specs (and the jobs' params) of runs without it are as before.
-        for optional in ("robust_eval", "init_from"):
+        for optional in ("robust_eval", "init_from", "fast_path"):
             if d[optional] is None:
                 del d[optional]
         return d
@@ -96,6 +99,8 @@ class RunSpec:
             key["epochs"] = self.epochs  # the cosine curve depends on T
         if self.init_from is not None:
             key["init_from"] = self.init_from
+        if self.fast_path is not None:
+            key["fast_path"] = self.fast_path
         return json.dumps(key, sort_keys=True)
 
 

@@ -104,6 +104,7 @@ class SwitchingStudy(Study, kind="switching"):
             dataset={k: v for k, v in c["dataset"].items() if k != "download"},
             robust_eval=c.get("robust_eval"),
             init_from=self._init_from(seed),
+            fast_path=_fast_path(c.get("fast_path")),
         )
 
     def _init_from(self, seed: int) -> dict | None:
@@ -160,6 +161,8 @@ class SwitchingStudy(Study, kind="switching"):
                     )
         if self.spectrum:
             self._check_spectrum()
+        if (s.get("fast_path") or {}).get("compile") and any(self.optimizer_kind(o) == "eigen_sam" for o in s["optimizers"]):
+            raise ConfigError(f"config key '{where}.fast_path.compile': torch.compile does not support the double backward of Eigen-SAM's HVPs")
 
     def optimizer_kind(self, label: str) -> str:
         return self.cfg["optimizers"][label].get("type", label)
@@ -217,3 +220,11 @@ class SwitchingStudy(Study, kind="switching"):
         t = options.get("switch_epoch")
         if t is not None and t not in self.interior_switch_epochs:
             raise ConfigError(f"config key 'figures.plots.{fig_id}.switch_epoch': {t} is not an interior switch epoch of '{self.name}'")
+
+
+def _fast_path(options: dict | None) -> dict | None:
+    """The speed options that differ from the plain path (None when none do), so that a study
+    that spells out the defaults plans the same runs as one that leaves them out."""
+    plain = {"channels_last": False, "autocast": "none", "compile": False}
+    chosen = {k: v for k, v in (options or {}).items() if plain.get(k) != v}
+    return chosen or None

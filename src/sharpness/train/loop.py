@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -119,9 +121,11 @@ def _global_grad_norm(model: nn.Module) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
-def _train_step(model, optimizer, loss_fn, x, y) -> tuple[torch.Tensor, torch.Tensor]:
-    """One update; returns (loss at θ, ‖∇L_ξ(θ)‖) without synchronising the device."""
-    loss = loss_fn(model(x), y)
+def _train_step(model, optimizer, loss_fn, x, y, forward=contextlib.nullcontext) -> tuple[torch.Tensor, torch.Tensor]:
+    """One update; returns (loss at θ, ‖∇L_ξ(θ)‖) without synchronising the device.
+    ``forward`` is the context of the forward passes (autocast on the fast path)."""
+    with forward():
+        loss = loss_fn(model(x), y)
     hvp = None
     if isinstance(optimizer, EigenSAM) and optimizer.refresh_due:
         hvp = _minibatch_hvp(model, loss)
@@ -130,7 +134,9 @@ def _train_step(model, optimizer, loss_fn, x, y) -> tuple[torch.Tensor, torch.Te
     if isinstance(optimizer, SAM):
         grad_norm = optimizer.first_step(zero_grad=True, hvp=hvp) if hvp else optimizer.first_step(zero_grad=True)
         with frozen_bn_statistics(model):
-            loss_fn(model(x), y).backward()
+            with forward():
+                perturbed = loss_fn(model(x), y)
+            perturbed.backward()
         optimizer.second_step(zero_grad=True)
     else:
         grad_norm = _global_grad_norm(model)
@@ -154,6 +160,22 @@ def _minibatch_hvp(model: nn.Module, loss: torch.Tensor):
     return hvp
 
 
+# The plain training path: what a study without `fast_path` runs.
+PLAIN_PATH = {"channels_last": False, "autocast": "none", "compile": False}
+
+
+def cuda_determinism() -> dict:
+    """The settings that decide whether a CUDA run can be repeated bit for bit."""
+    return {
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "cudnn_deterministic": torch.backends.cudnn.deterministic,
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+        "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+        "device_name": torch.cuda.get_device_name(),
+    }
+
+
 # What the trainer records about the Eigen-SAM perturbation and the HVPs behind it.
 EIGEN_SAM_HVP_MODE = "train mode on the step's minibatch (batch statistics), at θ, by double backward of the first pass"
 
@@ -172,6 +194,12 @@ class Trainer:
         self.x_train_eval = data.normalized("train", device=self.device, dtype=self.dtype)
         self.loss_fn = make_loss(spec.loss, data.num_classes)
         self.model = build_seeded_model(spec, data, self.device, self.dtype)
+        self.fast = {**PLAIN_PATH, **(spec.fast_path or {})}
+        if self.fast["channels_last"]:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        # The training passes may run a compiled graph of the same parameters; evaluation,
+        # attacks and checkpoints use the module itself.
+        self.train_model = torch.compile(self.model) if self.fast["compile"] else self.model
         # A resumable state is valid only for the pretrained file it started from.
         self.init_sha256 = file_sha256(spec.init_from["path"]) if spec.init_from else None
         self.history = RunHistory()
@@ -262,7 +290,9 @@ class Trainer:
             else:
                 # The attack draws its random start from the epoch's generator: still a function of (seed, epoch).
                 x = self.to_input(pgd_attack(self.model, self.loss_fn, x.to(self.dtype) / 255, y, self.to_input, attack, gen, model_mode="train"))
-            loss, grad_norm = _train_step(self.model, self.optimizer, self.loss_fn, x, y)
+            if self.fast["channels_last"] and x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
+            loss, grad_norm = _train_step(self.train_model, self.optimizer, self.loss_fn, x, y, self._forward_context)
             if isinstance(self.optimizer, EigenSAM):
                 align_sum += self.optimizer.last_alignment.double()
                 align_steps += 1
@@ -330,10 +360,17 @@ class Trainer:
             **self._method_attrs(),
         )})
 
+    def _forward_context(self):
+        if self.fast["autocast"] == "bfloat16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def _method_attrs(self) -> dict:
         """How the optional parts of this run's method were carried out, where it has them."""
         kinds = {optimizer_type(p) for p in self.spec.phases}
-        attrs = {}
+        attrs = {"fast_path": json.dumps(self.fast, sort_keys=True)}
+        if self.device.type == "cuda":
+            attrs["cuda_determinism"] = json.dumps(cuda_determinism(), sort_keys=True)
         if "eigen_sam" in kinds:
             attrs["eigen_sam_hvp"] = EIGEN_SAM_HVP_MODE
         if "at" in kinds:
