@@ -21,6 +21,7 @@ PUBLISHED_SIZES = [
     ({"name": "wrn", "depth": 28, "widen_factor": 10}, 36.5e6, 0.02),
     ({"name": "vgg16_bn"}, 15.0e6, 0.04),
     ({"name": "resnet18"}, 11.2e6, 0.02),
+    ({"name": "resnet50"}, 23.5e6, 0.02),
 ]
 
 
@@ -86,6 +87,7 @@ def test_cnn_normalises_each_example_over_channels_and_space():
         {"name": "cnn"},
         {"name": "resnet20"},
         {"name": "resnet18"},
+        {"name": "resnet50"},
         {"name": "vgg16_bn"},
         {"name": "wrn", "depth": 10, "widen_factor": 2},
     ],
@@ -154,7 +156,7 @@ def test_bad_spec_raises_value_error_naming_it(spec, shape, mentioned):
 
 
 def test_model_options_lists_defaults():
-    assert set(MODEL_NAMES) == {"mlp", "cnn", "resnet20", "resnet18", "vgg16_bn", "wrn", "transformer_lm", "simple_cnn", "vit", "vit_b16"}
+    assert set(MODEL_NAMES) == {"mlp", "cnn", "resnet20", "resnet18", "resnet50", "vgg16_bn", "wrn", "transformer_lm", "simple_cnn", "vit", "vit_b16"}
     assert model_options("wrn") == {"depth": 16, "widen_factor": 8, "dropout": 0.0}
     assert set(model_options("mlp")) == {"width", "depth", "activation", "init", "bias"}
     assert model_options("resnet20") == {}

@@ -15,7 +15,7 @@ from torch import nn
 from .cnn import build_cnn
 from .mlp import build_mlp
 from .options import check_positive_int
-from .resnet import build_resnet18, build_resnet20
+from .resnet import build_resnet18, build_resnet20, build_resnet50
 from .simple_cnn import build_simple_cnn
 from .transformer import build_transformer_lm
 from .vgg import build_vgg16_bn
@@ -29,6 +29,7 @@ _BUILDERS: dict[str, Callable[..., nn.Module]] = {
     "cnn": build_cnn,
     "resnet20": build_resnet20,
     "resnet18": build_resnet18,
+    "resnet50": build_resnet50,
     "vgg16_bn": build_vgg16_bn,
     "wrn": build_wrn,
     "simple_cnn": build_simple_cnn,
