@@ -105,3 +105,23 @@ def test_cpu_generator_gives_identical_augmentation_on_gpu():
     on_cpu = augment_batch(x, FULL, generator(9))
     on_gpu = augment_batch(x.cuda(), FULL, generator(9))
     assert on_gpu.is_cuda and torch.equal(on_gpu.cpu(), on_cpu)
+
+
+def test_autoaugment_is_torchvisions_policy_driven_by_the_generator_alone():
+    from torchvision.transforms import v2
+
+    x = images(n=16)
+    aug = Augmentation(autoaugment="cifar10")
+    rng_state = torch.get_rng_state()
+    first = augment_batch(x, aug, generator(3))
+    assert torch.equal(first, augment_batch(x, aug, generator(3))) and not torch.equal(first, augment_batch(x, aug, generator(4)))
+    assert torch.equal(torch.get_rng_state(), rng_state), "the global RNG is forked, not consumed"
+    assert first.dtype == torch.uint8 and first.shape == x.shape
+    # Image by image it is torchvision's transform under the seed drawn from the generator.
+    seed = int(torch.randint(2**62, (1,), generator=generator(3)))
+    torch.manual_seed(seed)
+    policy = v2.AutoAugment(v2.AutoAugmentPolicy.CIFAR10)
+    assert torch.equal(first, torch.stack([policy(img) for img in x]))
+    torch.set_rng_state(rng_state)
+    with pytest.raises(ValueError, match="autoaugment"):
+        Augmentation(autoaugment="cifar")

@@ -6,7 +6,10 @@ augmentation on every run. Random numbers are drawn on the generator's device an
 to the images: a CPU generator therefore gives identical augmentation on CPU and GPU.
 
 Images are (N, C, H, W) tensors of any dtype (uint8 or float). The operations apply in the
-order crop, flip, cutout; each draws its random numbers only when enabled.
+order crop, flip, AutoAugment, cutout (the usual CIFAR order); each draws its random numbers
+only when enabled. AutoAugment is torchvision's (Cubuk et al. 2019), image by image on uint8
+images, with torch's RNG forked and seeded from the generator, so it too is a function of the
+generator alone.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from dataclasses import dataclass, fields
 import torch
 import torch.nn.functional as F
 
+# torchvision's AutoAugment policies by our config names.
+AUTOAUGMENT_POLICIES = ("cifar10", "imagenet", "svhn")
+
 
 @dataclass(frozen=True)
 class Augmentation:
@@ -25,11 +31,13 @@ class Augmentation:
     ``crop_padding``: pad by this many zero pixels per side, then crop back to the original
     size at a uniformly random offset (0 = off). ``cutout``: zero a ``cutout`` x ``cutout``
     square whose centre is uniform over the image, clipped at the border (0 = off).
+    ``autoaugment``: one of torchvision's AutoAugment policies (``AUTOAUGMENT_POLICIES``) or None.
     """
 
     flip: bool = False
     crop_padding: int = 0
     cutout: int = 0
+    autoaugment: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.flip, bool):
@@ -38,6 +46,8 @@ class Augmentation:
             value = getattr(self, option)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{option} must be an integer >= 0 (0 = off), got {value!r}")
+        if self.autoaugment not in (None, *AUTOAUGMENT_POLICIES):
+            raise ValueError(f"autoaugment must be one of {AUTOAUGMENT_POLICIES} or null, got {self.autoaugment!r}")
 
     @classmethod
     def from_config(cls, config: "Augmentation | Mapping | None") -> "Augmentation":
@@ -54,7 +64,7 @@ class Augmentation:
 
     @property
     def enabled(self) -> bool:
-        return self.flip or self.crop_padding > 0 or self.cutout > 0
+        return self.flip or self.crop_padding > 0 or self.cutout > 0 or self.autoaugment is not None
 
 
 def augment_batch(
@@ -68,6 +78,8 @@ def augment_batch(
         images = random_crop(images, aug.crop_padding, generator)
     if aug.flip:
         images = random_flip(images, generator)
+    if aug.autoaugment:
+        images = auto_augment(images, aug.autoaugment, generator)
     if aug.cutout:
         images = cutout(images, aug.cutout, generator)
     return images
@@ -91,6 +103,20 @@ def random_crop(images: torch.Tensor, padding: int, generator: torch.Generator) 
     batch = torch.arange(n, device=images.device)[:, None, None, None]
     channel = torch.arange(channels, device=images.device)[None, :, None, None]
     return padded[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+def auto_augment(images: torch.Tensor, policy: str, generator: torch.Generator) -> torch.Tensor:
+    """torchvision's AutoAugment ``policy``, one sub-policy drawn per image (uint8 images)."""
+    from torchvision.transforms import v2
+
+    if images.dtype != torch.uint8:
+        raise ValueError(f"AutoAugment needs uint8 images, got {images.dtype}")
+    transform = v2.AutoAugment(v2.AutoAugmentPolicy(policy))
+    seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
+    devices = [images.device] if images.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        return torch.stack([transform(image) for image in images])
 
 
 def cutout(images: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
