@@ -7,12 +7,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from sharpness.catalog import FIGURES, TABLES, entry
-from sharpness.config import Study, validate_config
+from sharpness.config import Study, check_duplicate_keys, validate_config
 from sharpness.config.figures import plot_studies
 from sharpness.pipeline import step_module, study_rule_name
 from sharpness.imports import import_closure
 
 # Rejects a malformed config naming the key, and fills the schema's defaults, before any job.
+check_duplicate_keys(workflow.configfiles)
 validate_config(config)
 
 STUDIES = {name: Study(name, cfg) for name, cfg in config["studies"].items()}

@@ -39,7 +39,19 @@ MALFORMED = [
     (f"{S}.lr_schedule.name", "exponential", f"{S}.lr_schedule.name"),
     (f"{S}.optimizers.sam.rho", -0.05, f"{S}.optimizers.sam.rho"),
     (f"{S}.optimizers.sgd.momentum", 1.0, f"{S}.optimizers.sgd.momentum"),
-    (f"{S}.optimizers.sgd.weight_decay", "5e-4", f"{S}.optimizers.sgd.weight_decay"),
+    (f"{S}.optimizers.sgd.weight_decay", "5e-4x", f"{S}.optimizers.sgd.weight_decay"),
+    (f"{S}.epochs", 20.0, f"{S}.epochs"),  # would crash mid-run with a TypeError
+    (f"{S}.lr_schedule.lr", float("nan"), f"{S}.lr_schedule.lr"),
+    (f"{S}.divergence_loss", float("nan"), f"{S}.divergence_loss"),
+    (f"{S}.optimizers.sam.rho", float("inf"), f"{S}.optimizers.sam.rho"),
+    (f"{S}.seeds", [2**64], f"{S}.seeds.0"),
+    (f"{S}.lr_schedule", {"name": "cosine", "lr": 0.1, "min_lr": 0.2}, f"{S}.lr_schedule.min_lr"),
+    (f"{S}.sharpness.n_samples", 5000, f"{S}.sharpness.n_samples"),
+    (f"{S}.spectrum.n_samples", 1500, f"{S}.spectrum.n_samples"),
+    (f"{S}.dataset.n_train", 2000, f"{S}.dataset.n_train"),
+    ("studies.eos-mlp.measure.n_samples", 1500, "studies.eos-mlp.measure.n_samples"),
+    ("figures.plots.LS-F1.study", "digits-eigen", "figures.plots.LS-F1"),  # no switch epoch between 0 and T
+    ("figures.namespace", "../elsewhere", "figures.namespace"),
     (f"{S}.optimizers.adamw", {"lr": 1}, f"{S}.optimizers.adamw"),
     (f"{S}.optimizers.sam.rho", _DELETE, "rho"),
     (f"{S}.epochs", 0, f"{S}.epochs"),
@@ -72,6 +84,32 @@ MALFORMED = [
     ("studies", {}, "studies"),
     ("studies.Bad Name", {}, "Bad Name"),
 ]
+
+
+@pytest.mark.parametrize("name", ["data", "archive", "figures", "tables"])
+def test_study_names_of_the_pipelines_own_folders_are_rejected(config, name):
+    config["studies"][name] = config["studies"].pop("br-quadratic")
+    config["figures"]["plots"]["BR-F1"]["study"] = name
+    with pytest.raises(ConfigError, match=f"studies.{name}"):
+        validate_config(config)
+
+
+def test_yaml_1_1_exponent_numbers_are_read_as_numbers(config):
+    """PyYAML (YAML 1.1) reads 5e-4 as the string "5e-4": where a number belongs it is one."""
+    config["studies"]["digits-switch"]["optimizers"]["sgd"]["weight_decay"] = "5e-4"
+    config["studies"]["digits-switch"]["divergence_loss"] = "1E+6"
+    config["studies"]["digits-switch"]["description"] = "5e-4"
+    validate_config(config)
+    assert config["studies"]["digits-switch"]["optimizers"]["sgd"]["weight_decay"] == 5e-4
+    assert config["studies"]["digits-switch"]["divergence_loss"] == 1e6
+    assert config["studies"]["digits-switch"]["description"] == "5e-4", "a string where a string belongs stays one"
+
+
+def test_a_key_given_twice_is_rejected(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text((ROOT / "config.yaml").read_text().replace("    epochs: 30\n", "    epochs: 30\n    epochs: 3\n", 1))
+    with pytest.raises(ConfigError, match="'epochs' appears twice"):
+        load_config(path)
 
 
 @pytest.mark.parametrize("key, value, expected", MALFORMED, ids=[f"{k}={'<deleted>' if v is _DELETE else repr(v)}" for k, v, _ in MALFORMED])

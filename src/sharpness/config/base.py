@@ -96,12 +96,17 @@ class Study:
             raise ConfigError(f"config key '{self.where}.dtype': {self.cfg['dtype']} is not supported on the CPU")
         if "dataset" in self.cfg:
             check_dataset(f"{self.where}.dataset", self.cfg["dataset"])
+            check_subset_sizes(self.where, self.cfg["dataset"], self.subset_sizes())
         check_pretrained_weights(f"{self.where}.model", self.cfg["model"])
 
     @property
     def horizon(self) -> int:
         """The length of a run in the unit its schedules count (epochs or steps)."""
         return self.cfg[self.horizon_key]
+
+    def subset_sizes(self) -> dict[str, int | None]:
+        """The fixed training subsets the study measures on, by config key (sizes in examples)."""
+        return {}
 
     def check_figure(self, fig_id: str, options: dict, key: str) -> None:
         """Whether figure ``fig_id`` with ``options`` can be drawn from this study."""
@@ -111,6 +116,8 @@ class Study:
 
 
 def check_lr_schedule(where: str, schedule: dict, horizon: int, unit: str) -> None:
+    if schedule["name"] == "cosine" and "lr" in schedule and schedule.get("min_lr", 0) > schedule["lr"]:
+        raise ConfigError(f"config key '{where}.lr_schedule.min_lr': {schedule['min_lr']} is above lr={schedule['lr']}")
     for i, m in enumerate(schedule.get("milestones", [])):
         if m > horizon:
             raise ConfigError(f"config key '{where}.lr_schedule.milestones.{i}': {m} is past {unit}={horizon}")
@@ -133,6 +140,24 @@ def check_dataset(where: str, dataset: dict) -> None:
         raise ConfigError(f"config key '{where}.context': only the text datasets ({', '.join(TEXT_DATASETS)}) take a context")
     if "label_noise_seed" in dataset and not dataset.get("label_noise"):
         raise ConfigError(f"config key '{where}.label_noise_seed': set label_noise (a fraction > 0) as well")
+
+
+# Training examples of each image dataset as the pipeline splits it (digits: its fixed
+# stratified 80 % split), so that subsets larger than the data are caught before any job.
+TRAIN_SIZES = {"digits": 1437, "mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000, "cifar100": 50000, "svhn": 73257}
+
+
+def check_subset_sizes(where: str, dataset: dict, subsets: dict[str, int | None]) -> None:
+    """``subsets`` maps config keys to the number of training examples they ask for."""
+    size = TRAIN_SIZES.get(dataset["name"])
+    if size is None or dataset.get("classes"):
+        return  # text windows, or a class subset: its size is known only once prepared
+    if dataset.get("n_train") and dataset["n_train"] > size:
+        raise ConfigError(f"config key '{where}.dataset.n_train': {dataset['n_train']} is more than {dataset['name']}'s {size} training examples")
+    available = min(size, dataset.get("n_train") or size)
+    for key, n in subsets.items():
+        if n is not None and n > available:
+            raise ConfigError(f"config key '{where}.{key}': {n} is more than the {available} training examples of this study's data")
 
 
 def check_pretrained_weights(where: str, model: dict) -> None:

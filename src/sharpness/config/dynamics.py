@@ -197,6 +197,9 @@ class DynamicsStudy(Study, kind="dynamics"):
                 for seed in self.seeds for schedule in self.schedules for point in self.grid_points()]
 
     # -- checks ----------------------------------------------------------------------------
+    def subset_sizes(self) -> dict[str, int | None]:
+        return {"measure.n_samples": self.cfg["measure"].get("n_samples")}
+
     def check(self) -> None:
         super().check()
         where, c = self.where, self.cfg

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import math
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -55,10 +57,54 @@ def _message(error: jsonschema.ValidationError) -> str:
     return f"config key '{key_path(error.absolute_path)}': {error.message}"
 
 
+# JSON Schema counts 2.0 as an integer; a run would crash mid-way on `epochs: 2.0`.
+_STRICT_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)
+)
+_Validator = _with_defaults(jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=_STRICT_TYPES))
+
+# How YAML 1.1 (PyYAML, and so Snakemake) writes numbers it reads as strings: 5e-4, 1E+6.
+_YAML11_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
 def check_schema(config: dict) -> None:
     """Validate ``config`` against the schema, filling defaults in place; raise
     :class:`ConfigError` naming the first offending key."""
-    validator = _with_defaults(jsonschema.Draft202012Validator)(_schema())
-    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    check_finite(config)
+    validator = _Validator(_schema())
+    while True:
+        errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+        if not errors or not _read_yaml11_numbers(config, errors):
+            break
     if errors:
         raise ConfigError(_message(jsonschema.exceptions.best_match(errors)))
+
+
+def _read_yaml11_numbers(config: dict, errors) -> bool:
+    """Where a number belongs and YAML 1.1 left a string such as "5e-4", put the number; True
+    if anything changed (then the config is validated again)."""
+    changed = False
+    for error in errors:
+        expected = error.schema.get("type") if error.validator == "type" else None
+        numeric = expected in ("number", "integer") or (isinstance(expected, list) and {"number", "integer"} & set(expected))
+        if numeric and isinstance(error.instance, str) and _YAML11_FLOAT.match(error.instance.strip()) and error.absolute_path:
+            *parents, last = error.absolute_path
+            container = config
+            for part in parents:
+                container = container[part]
+            container[last] = float(error.instance)
+            changed = True
+    return changed
+
+
+def check_finite(value, path=()) -> None:
+    """NaN or infinity anywhere is a mistake: `lr: .nan` would record every run as diverged,
+    `divergence_loss: .nan` would switch the divergence check off."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"config key '{key_path(path)}': {value} is not a finite number")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check_finite(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            check_finite(v, (*path, i))

@@ -164,6 +164,12 @@ class SwitchingStudy(Study, kind="switching"):
         if (s.get("fast_path") or {}).get("compile") and any(self.optimizer_kind(o) == "eigen_sam" for o in s["optimizers"]):
             raise ConfigError(f"config key '{where}.fast_path.compile': torch.compile does not support the double backward of Eigen-SAM's HVPs")
 
+    def subset_sizes(self) -> dict[str, int | None]:
+        sizes = {"sharpness.n_samples": self.cfg["sharpness"].get("n_samples")}
+        if self.spectrum:
+            sizes["spectrum.n_samples"] = self.spectrum.get("n_samples")
+        return sizes
+
     def optimizer_kind(self, label: str) -> str:
         return self.cfg["optimizers"][label].get("type", label)
 
@@ -220,6 +226,8 @@ class SwitchingStudy(Study, kind="switching"):
         t = options.get("switch_epoch")
         if t is not None and t not in self.interior_switch_epochs:
             raise ConfigError(f"config key 'figures.plots.{fig_id}.switch_epoch': {t} is not an interior switch epoch of '{self.name}'")
+        if fig_id in ("LS-F1", "LS-F6") and not self.interior_switch_epochs:
+            raise ConfigError(f"config key '{key}': {fig_id} plots a switched run, and study '{self.name}' has no switch epoch between 0 and T")
 
 
 def _fast_path(options: dict | None) -> dict | None:
