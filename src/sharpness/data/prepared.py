@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from .atomic import atomic_write
+from ..atomic import atomic_write
 from .errors import DatasetIntegrityError
 from .hashing import file_sha256
 from .registry import load_dataset

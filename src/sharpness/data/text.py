@@ -27,7 +27,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from .atomic import atomic_write
+from ..atomic import atomic_write
 from .errors import DatasetIntegrityError
 from .hashing import file_sha256
 from .tensors import SPLITS, TrainTestSplits

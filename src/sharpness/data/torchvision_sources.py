@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .atomic import atomic_write
+from ..atomic import atomic_write
 from .errors import DatasetIntegrityError
 from .hashing import file_sha256
 from .tensors import DatasetTensors

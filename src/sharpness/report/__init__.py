@@ -10,9 +10,8 @@ job loads only its own module (and the workflow tracks only that one).
 from __future__ import annotations
 
 import importlib
-import os
-from pathlib import Path
 
+from ..atomic import atomic_write
 from ..catalog import FIGURES, TABLES, entry
 from ..store import provenance_attrs, write_atomic
 
@@ -45,11 +44,8 @@ def write_table(fig_id: str, stores: list[str], options: dict, csv_path: str, md
 
 
 def _write_text(path: str, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic_write(path, "w") as f:
+        f.write(text)
 
 
 __all__ = ["FIGURES", "TABLES", "figure_data", "figure_module", "write_figure_data", "write_table"]

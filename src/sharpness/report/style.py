@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never open a window (clusters and CI have no display)
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
+
+from ..atomic import atomic_path  # noqa: E402
 
 # Deterministic files: no creation dates in PDF/SVG metadata.
 _METADATA = {"pdf": {"CreationDate": None}, "svg": {"Date": None}, "png": {}}
@@ -22,10 +23,7 @@ def apply_theme(style: dict) -> None:
 def save(fig, paths: list[str], dpi: int) -> None:
     """Save ``fig`` to every path (format from the suffix), each atomically."""
     for path in paths:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ext = path.suffix.lstrip(".")
-        tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, format=ext, dpi=dpi, bbox_inches="tight", metadata=_METADATA.get(ext, {}))
-        os.replace(tmp, path)
+        ext = Path(path).suffix.lstrip(".")
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=ext, dpi=dpi, bbox_inches="tight", metadata=_METADATA.get(ext, {}))
     plt.close(fig)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import tarfile
 from pathlib import Path
 
 import yaml
 
+from ..atomic import atomic_write
 from .provenance import git_revision, package_versions
 
 
@@ -29,13 +29,11 @@ def write_archive(out_path: str, store: str, study_cfg: dict, study: str) -> lis
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     provenance = {"study": study, "git_revision": git_revision(), "package_versions": package_versions()}
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
     contents = {f"{study}/{Path(store).name}": Path(store).read_bytes()}
     contents[f"{study}/config.yaml"] = yaml.safe_dump({"studies": {study: study_cfg}}, sort_keys=False).encode()
     contents[f"{study}/provenance.json"] = json.dumps(provenance, indent=2, sort_keys=True).encode()
-    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+    with atomic_write(out_path) as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
         with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
             for name, payload in contents.items():
                 _add_bytes(tar, name, payload)
-    os.replace(tmp, out_path)
     return list(contents)

@@ -12,12 +12,12 @@ import hashlib
 import os
 import re
 import shutil
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import torch
 
+from ..atomic import atomic_path
 from ..imports import import_closure
 
 # The parts of the package whose code can change a trajectory: resumable state from other code is stale.
@@ -38,17 +38,9 @@ def code_digest(trainer_module: str = "sharpness.train.loop") -> str:
 
 
 def save_atomic(obj, path: str | os.PathLike) -> None:
-    """torch.save to a temporary file in the same directory, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """torch.save to a temporary file beside ``path``, synced, then renamed over it."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def load(path: str | os.PathLike) -> dict:
@@ -56,11 +48,8 @@ def load(path: str | os.PathLike) -> dict:
 
 
 def copy_atomic(src: str | os.PathLike, dst: str | os.PathLike) -> None:
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)
 
 
 def _states(state_dir: Path, unit: str) -> list[tuple[int, Path]]:

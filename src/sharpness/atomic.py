@@ -1,0 +1,62 @@
+"""Atomic file replacement: readers see the old file or the complete new one, never a torn one.
+
+Every file the pipeline publishes (datasets, checkpoints, stores, figures, tables, archives) is
+written to a temporary file in the destination directory (``os.replace`` is atomic only within
+one file system), flushed to disk, given the permissions the user's umask asks for (mkstemp
+creates 0600 files, unreadable to collaborators on a shared cluster), then renamed; the
+directory is synced too, so a crash cannot leave a renamed but empty file. If writing fails,
+the temporary file is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _publish(tmp: str, path: Path) -> None:
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, path)
+    with contextlib.suppress(OSError):  # not every file system lets a directory be synced
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path beside ``path`` for a writer that needs a file name (netCDF,
+    ``torch.save``, ``savefig``); it replaces ``path`` only if the block finishes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield tmp
+        _publish(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb"):
+    """Yield a file object whose contents replace ``path`` only if the block finishes."""
+    with atomic_path(path) as tmp, open(tmp, mode) as f:
+        yield f
