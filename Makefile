@@ -32,8 +32,9 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile rules
 
+# The plan as jobs per rule (a full dry run lists every job's ~40 code inputs).
 dry-run: $(STAMP)
-	$(BIN)/snakemake -n --profile profiles/default
+	$(BIN)/snakemake -n --quiet rules --profile profiles/default
 
 clean-results:
 	rm -rf results logs .snakemake

@@ -315,8 +315,13 @@ def test_editing_the_landscape_analysis_reruns_it_and_no_training(workflow):
 
 
 def test_report_is_browsable(workflow):
+    import zipfile
+
     _snakemake(workflow, "--report", "results/report.zip")
     assert (workflow / "results/report.zip").stat().st_size > 10_000
+    with zipfile.ZipFile(workflow / "results/report.zip") as archive:
+        pages = "".join(archive.read(n).decode(errors="replace") for n in archive.namelist() if n.endswith((".html", ".js")))
+    assert "ES-F5" in pages and "Undefined substitution" not in pages, "captions with |…| are escaped for reStructuredText"
 
 
 def test_malformed_config_fails_the_dry_run_naming_the_key(workflow, tmp_path):
