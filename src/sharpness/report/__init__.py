@@ -10,10 +10,11 @@ job loads only its own module (and the workflow tracks only that one).
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 from ..atomic import atomic_write
 from ..catalog import FIGURES, TABLES, entry
-from ..store import provenance_attrs, write_atomic
+from ..store import STORE_LAYOUT, check_study_store, provenance_attrs, write_atomic
 
 
 def figure_module(exp_id: str) -> str:
@@ -25,7 +26,13 @@ def _module(exp_id: str):
     return importlib.import_module(figure_module(exp_id))
 
 
+def _check_stores(stores: list[str]) -> None:
+    for path in stores:  # results/<study>/<study>.nc
+        check_study_store(path, Path(path).stem, STORE_LAYOUT)
+
+
 def figure_data(fig_id: str, stores: list[str], options: dict):
+    _check_stores(stores)
     make_data, _ = _module(fig_id).FIGURES[fig_id]
     ds = make_data(stores, options)
     ds.attrs.update(provenance_attrs(options, figure=fig_id, caption=FIGURES[fig_id].caption))
@@ -37,6 +44,7 @@ def write_figure_data(fig_id: str, stores: list[str], options: dict, data_path: 
 
 
 def write_table(fig_id: str, stores: list[str], options: dict, csv_path: str, md_path: str) -> None:
+    _check_stores(stores)
     frame = _module(fig_id).TABLES[fig_id](stores, options)
     _write_text(csv_path, frame.to_csv(index=False, float_format="%.6g"))
     note = f"\n{frame.attrs['note']}\n" if frame.attrs.get("note") else ""

@@ -26,3 +26,19 @@ def read(path: str | os.PathLike) -> xr.Dataset:
     """Open and load fully (so the file is closed and may be replaced afterwards)."""
     with xr.open_dataset(path, engine=ENGINE) as ds:
         return ds.load()
+
+
+class StoreError(ValueError):
+    """A result file that is not what its reader expects (another study, another layout)."""
+
+
+def check_study_store(path: str | os.PathLike, study: str, layout: int) -> None:
+    """``path`` must be study ``study``'s store in layout ``layout``: a store copied from another
+    study or written by older code is refused, never mixed into a figure."""
+    with xr.open_dataset(path, engine=ENGINE) as ds:
+        found_study, found_layout = ds.attrs.get("study"), ds.attrs.get("store_layout")
+    if found_study != study:
+        raise StoreError(f"{path}: a store of study {found_study!r}, not of {study!r}")
+    if str(found_layout) != str(layout):
+        raise StoreError(f"{path}: store layout {found_layout!r}, this code reads layout {layout}; "
+                         "rebuild it (snakemake --forcerun <its collect rule>) with this code")

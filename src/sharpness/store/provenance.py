@@ -63,9 +63,15 @@ def cpu_description() -> dict:
     return info
 
 
+# The layout of the netCDF files this code writes (variables, dims, attributes). Raise it when a
+# layout changes, so that reading a file of another layout fails instead of mixing layouts.
+STORE_LAYOUT = 2
+
+
 def provenance_attrs(config_slice: dict | None = None, **settings) -> dict:
     """String attributes for a netCDF file: git SHA, versions, config slice and settings as JSON."""
     attrs = {
+        "store_layout": str(STORE_LAYOUT),
         "git_revision": git_revision(),
         "package_versions": json.dumps(package_versions(), sort_keys=True),
         "host": platform.node(),
