@@ -28,6 +28,11 @@ include: "rules/report.smk"
 include: "rules/archive.smk"
 
 
+# Before the first job of a local run (not a dry run, and not on a cluster's nodes).
+onstart:
+    check_device(config, local=workflow.local_exec)
+
+
 rule all:
     default_target: True
     input:

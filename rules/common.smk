@@ -8,6 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from sharpness.catalog import FIGURES, TABLES, entry
 from sharpness.config import Study, check_duplicate_keys, validate_config
+from sharpness.config.preflight import check_dataset_files, check_device
 from sharpness.config.figures import plot_studies
 from sharpness.pipeline import step_module, study_rule_name
 from sharpness.imports import import_closure
@@ -15,6 +16,9 @@ from sharpness.imports import import_closure
 # Rejects a malformed config naming the key, and fills the schema's defaults, before any job.
 check_duplicate_keys(workflow.configfiles)
 validate_config(config)
+# What the machine must have: the datasets' files (and, when a local run starts, a GPU for
+# its CUDA studies: see onstart in the Snakefile).
+check_dataset_files(config)
 
 STUDIES = {name: Study(name, cfg) for name, cfg in config["studies"].items()}
 PLOTS = config["figures"]["plots"]

@@ -372,6 +372,26 @@ def _assert_plans_every_stage(result: subprocess.CompletedProcess, configs: list
 PAPER_CONFIGS = sorted((ROOT / "configs/paper").glob("*.yaml"))
 
 
+def test_a_dataset_not_on_disk_fails_the_dry_run_naming_the_key(workflow, tmp_path):
+    config = {"studies": {"c10": {**tiny_study(), "dataset": {"name": "cifar10", "download": False}}}}
+    path = tmp_path / "c10.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = _snakemake(workflow, "-n", "--configfile", str(path), check=False)
+    assert result.returncode != 0 and "studies.c10.dataset.download" in result.stdout + result.stderr
+
+
+def test_cuda_without_a_gpu_plans_but_stops_a_local_run_before_any_job(workflow, tmp_path):
+    import os
+
+    path = tmp_path / "gpu.yaml"
+    path.write_text(yaml.safe_dump({"studies": {"gpu": {**tiny_study(), "device": "cuda"}}}))
+    _snakemake(workflow, "-n", "--configfile", str(path))  # a dry run may be meant for a cluster
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run([*SNAKEMAKE, "--configfile", str(path)], cwd=workflow, capture_output=True, text=True, env=env)
+    assert result.returncode != 0 and "studies.gpu.device" in result.stdout + result.stderr
+    assert not (workflow / "results/gpu").exists(), "stopped before any job"
+
+
 @pytest.mark.parametrize("paper_config", PAPER_CONFIGS, ids=lambda p: p.stem)
 def test_paper_config_plans_fully(workflow, paper_config, monkeypatch):
     monkeypatch.chdir(workflow)  # where the config's relative paths (pretrained weights) are read

@@ -1,0 +1,44 @@
+"""Preflight: what the machine lacks is reported while the Snakefile is read, before any job."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import tiny_study
+from sharpness.config import ConfigError, validate_config
+from sharpness.config.preflight import check_dataset_files, check_device
+
+
+def _config(**study) -> dict:
+    return validate_config({"data_root": "nowhere", "studies": {"c10": {**tiny_study(), **study}}})
+
+
+def test_a_dataset_neither_prepared_nor_on_disk_is_reported_by_key(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = _config(dataset={"name": "cifar10", "download": False})
+    with pytest.raises(ConfigError, match=r"studies.c10.dataset.download.*cifar-10-batches-py/data_batch_1"):
+        check_dataset_files(config)
+    check_dataset_files(_config(dataset={"name": "cifar10", "download": True}))  # will be downloaded
+    for name in ("data_batch_1", "test_batch", "batches.meta"):  # the native files, placed by hand
+        (tmp_path / "nowhere/cifar-10-batches-py").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "nowhere/cifar-10-batches-py" / name).write_bytes(b"")
+    check_dataset_files(config)
+
+
+def test_a_prepared_dataset_needs_no_native_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results/data").mkdir(parents=True)
+    (tmp_path / "results/data/svhn.pt").write_bytes(b"")
+    check_dataset_files(_config(dataset={"name": "svhn"}))
+
+
+def test_cuda_without_a_gpu_stops_a_local_run(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    config = _config(device="cuda")
+    with pytest.raises(ConfigError, match="studies.c10.device"):
+        check_device(config, local=True)
+    check_device(config, local=False)  # a cluster's nodes check for themselves
+    check_device(_config(), local=True)  # cpu studies need no GPU
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    check_device(config, local=True)  # inside a SLURM job: the node's torch decides
