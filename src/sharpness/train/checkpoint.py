@@ -4,6 +4,12 @@ A checkpoint is data, not code: it holds tensors, numbers, strings, lists and di
 read with ``weights_only=True``. Resumable state lives in a directory that is *not* a declared
 Snakemake output (Snakemake deletes the outputs of failed jobs), so a killed or requeued job
 finds it again.
+
+Every checkpoint carries a SHA-256 of its contents (``sha256``; torch does not check the zip's
+CRCs, so a flipped byte would otherwise load as a wrong weight) and the prefix key of the run
+that wrote it. :func:`load` verifies the checksum, and the identity when the reader says which
+run it expects: a damaged or truncated file, or another run's file copied into place, raises
+:class:`CheckpointError` naming the file.
 """
 
 from __future__ import annotations
@@ -37,14 +43,61 @@ def code_digest(trainer_module: str = "sharpness.train.loop") -> str:
     return digest.hexdigest()
 
 
-def save_atomic(obj, path: str | os.PathLike) -> None:
-    """torch.save to a temporary file beside ``path``, synced, then renamed over it."""
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be trusted: unreadable, damaged, or written by another run."""
+
+
+def content_digest(obj) -> str:
+    """SHA-256 over a checkpoint's contents in a canonical order (dict keys sorted, tensors by
+    dtype, shape and bytes), independent of how torch lays the file out."""
+    digest = hashlib.sha256()
+
+    def feed(value) -> None:
+        if isinstance(value, torch.Tensor):
+            t = value.detach().cpu().contiguous()
+            digest.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+            digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        elif isinstance(value, dict):
+            digest.update(b"{")
+            for key in sorted(value, key=str):
+                digest.update(repr(key).encode())
+                feed(value[key])
+            digest.update(b"}")
+        elif isinstance(value, (list, tuple)):
+            digest.update(b"[")
+            for item in value:
+                feed(item)
+            digest.update(b"]")
+        else:
+            digest.update(repr(value).encode())
+
+    feed(obj)
+    return digest.hexdigest()
+
+
+def save_atomic(obj: dict, path: str | os.PathLike) -> None:
+    """torch.save ``obj`` with its content digest to a temporary file beside ``path``, synced,
+    then renamed over it."""
+    payload = {k: v for k, v in obj.items() if k != "sha256"}
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        torch.save({**payload, "sha256": content_digest(payload)}, tmp)
 
 
-def load(path: str | os.PathLike) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
+def load(path: str | os.PathLike, prefix_key: str | None = None) -> dict:
+    """Read a checkpoint, verifying its checksum and, given ``prefix_key``, that the run which
+    wrote it is the one expected (its trajectory up to the checkpoint's position)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # truncated or garbled: torch raises several kinds
+        raise CheckpointError(f"{path}: unreadable checkpoint ({type(error).__name__}: {error})") from error
+    if not isinstance(state, dict) or "sha256" not in state:
+        raise CheckpointError(f"{path}: not a checkpoint of this pipeline (no checksum)")
+    stored = state.pop("sha256")
+    if content_digest(state) != stored:
+        raise CheckpointError(f"{path}: contents do not match their checksum: the file is damaged")
+    if prefix_key is not None and state.get("prefix_key") != prefix_key:
+        raise CheckpointError(f"{path}: written by another run (its trajectory differs from the run expected here)")
+    return state
 
 
 def copy_atomic(src: str | os.PathLike, dst: str | os.PathLike) -> None:

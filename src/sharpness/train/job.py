@@ -19,15 +19,22 @@ from .loop import Trainer
 
 
 def _usable_state(trainer, state_dir: Path, log) -> Path | None:
-    """The newest resumable checkpoint, unless it was written for other settings or by other
-    training code (then the stale state is removed: the job is rerun because those changed)."""
-    latest = ckpt.latest_state(state_dir, trainer.unit)
-    if latest is None:
+    """The newest resumable checkpoint that loads intact; a damaged one (a job killed while the
+    disk filled, a flipped byte) is reported by name and set aside, and the one before it is
+    tried. State written for other settings or by other training code is removed: the job is
+    rerun because those changed."""
+    while (latest := ckpt.latest_state(state_dir, trainer.unit)) is not None:
+        try:
+            state = ckpt.load(latest)
+        except ckpt.CheckpointError as error:
+            log(f"{error}; setting it aside as {latest.name}.damaged and trying the state before it")
+            latest.replace(latest.with_name(latest.name + ".damaged"))
+            continue
+        if trainer.accepts(state):
+            return latest
+        log(f"discarding resumable state in {state_dir}: written for other settings or by other code")
+        shutil.rmtree(state_dir)
         return None
-    if trainer.accepts(ckpt.load(latest)):
-        return latest
-    log(f"discarding resumable state in {state_dir}: written for other settings or by other code")
-    shutil.rmtree(state_dir)
     return None
 
 
