@@ -124,6 +124,9 @@ def all_archives():
 
 def all_targets():
     targets = [study.store for study in STUDIES.values()]
+    # Per-run results too: otherwise a run file lost (a killed --forcerun) under an up-to-date
+    # store would never be rebuilt.
+    targets += [f for study in STUDIES.values() for f in study.result_files()]
     for fig_id in PLOTS:
         if fig_id in FIGURES:
             targets += figure_files(fig_id)

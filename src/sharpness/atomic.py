@@ -43,8 +43,14 @@ def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside ``path`` for a writer that needs a file name (netCDF,
     ``torch.save``, ``savefig``); it replaces ``path`` only if the block finishes."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    for attempt in range(3):  # a finished job may remove an empty parent meanwhile: make it again
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            break
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
     os.close(fd)
     try:
         yield tmp

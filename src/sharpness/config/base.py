@@ -104,6 +104,11 @@ class Study:
         """The length of a run in the unit its schedules count (epochs or steps)."""
         return self.cfg[self.horizon_key]
 
+    def result_files(self) -> list[str]:
+        """Per-run files worth keeping (the workflow's targets): a missing one is rebuilt by a
+        plain run, even when the study's store is up to date."""
+        return []
+
     def subset_sizes(self) -> dict[str, int | None]:
         """The fixed training subsets the study measures on, by config key (sizes in examples)."""
         return {}

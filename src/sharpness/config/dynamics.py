@@ -150,6 +150,9 @@ class DynamicsStudy(Study, kind="dynamics"):
         """The run.nc of every distinct run of every seed, the inputs of the store."""
         return [f"results/{self.name}/seed{seed}/{run}/run.nc" for seed in self.seeds for run in self.runs]
 
+    def result_files(self) -> list[str]:
+        return self.run_files()
+
     def checkpoint_steps(self, run_name: str) -> list[int]:
         """Steps at which the pure run ``run_name`` hands a checkpoint on to a branch."""
         return sorted({r.switch_step for r in self.runs.values() if r.switch_step and r.prefix.name == run_name})

@@ -74,6 +74,9 @@ class SwitchingStudy(Study, kind="switching"):
         """``filename`` in every run folder of one seed."""
         return [f"results/{self.name}/seed{seed}/{run}/{filename}" for run in self.run_names]
 
+    def result_files(self) -> list[str]:
+        return [f for seed in self.seeds for name in ("run.nc", "final.pt") for f in self.seed_files(seed, name)]
+
     def spectrum_files(self) -> list[str]:
         """The spectrum.nc of every measured pure run (none without a spectrum section)."""
         if not self.spectrum:

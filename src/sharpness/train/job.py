@@ -67,7 +67,20 @@ def run_job(trainer, state_dir: str, final_checkpoint: str, run_netcdf: str, att
     # Finished: the resumable state has served its purpose. Keeping it would let a later,
     # deliberate rerun (changed code, --forcerun) "resume" a run that is already complete.
     shutil.rmtree(state_dir, ignore_errors=True)
+    _remove_empty_parents(state_dir)
     log(trainer.summary())
+
+
+def _remove_empty_parents(state_dir: Path) -> None:
+    """Remove the folders above a finished run's state up to ``.state`` itself while they are
+    empty (other runs of the study may still be writing theirs)."""
+    for parent in state_dir.parents:
+        try:
+            parent.rmdir()  # only succeeds when empty
+        except OSError:
+            return
+        if parent.name == ".state":
+            return
 
 
 def train_job(
