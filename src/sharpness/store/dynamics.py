@@ -62,7 +62,7 @@ def run_dataset(steps: list[int], optimizer: list[str], metrics: dict, eigen: di
         data_vars[name] = (("step", dim), values, {"units": units, "long_name": long_name})
     padded = np.array(list(optimizer) + [""] * (total - n), dtype=object)
     coords = {"step": ("step", np.asarray(planned), {"long_name": "updates taken (0: initialisation)", "units": "1"}),
-              "optimizer": ("step", padded, {"long_name": "optimizer that made the step (the first one at step 0)"})}
+              "optimizer": ("step", padded, {"long_name": "optimizer that made the step (the first one at step 0)", "units": "1"})}
     return xr.Dataset(data_vars, coords=coords, attrs=dict(attrs))
 
 

@@ -33,6 +33,6 @@ def run_dataset(metrics: dict[str, list[float]], optimizer: list[str], epochs: i
         values[:n] = metrics[name]
         data_vars[name] = ("epoch", values, {"units": units, "long_name": long_name})
     padded = np.array(list(optimizer) + [""] * (epochs - n), dtype=object)
-    data_vars["optimizer"] = ("epoch", padded, {"long_name": "optimizer used during the epoch"})
+    data_vars["optimizer"] = ("epoch", padded, {"long_name": "optimizer used during the epoch", "units": "1"})
     epoch = ("epoch", np.arange(1, epochs + 1), {"long_name": "epoch (metrics after it)", "units": "1"})
     return xr.Dataset(data_vars, coords={"epoch": epoch}, attrs=dict(attrs))

@@ -18,8 +18,8 @@ def final_spectra_dataset(runs: list[str], values, residuals, converged, n_hvp, 
         {
             "eigenvalues": (dims, values, {"long_name": "largest algebraic Hessian eigenvalues, descending", "units": "1"}),
             "residuals": (dims, residuals, {"long_name": "Ritz residual norm ||H y - theta y||", "units": "1"}),
-            "converged": (dims, converged, {"long_name": "1 if the residual met the tolerance"}),
-            "n_hvp": ("run", n_hvp, {"long_name": "Hessian-vector products used"}),
+            "converged": (dims, converged, {"long_name": "1 if the residual met the tolerance", "units": "1"}),
+            "n_hvp": ("run", n_hvp, {"long_name": "Hessian-vector products used", "units": "1"}),
         },
         coords={
             "run": ("run", np.array(runs, dtype=object), {"long_name": "run folder inside the seed's folder"}),

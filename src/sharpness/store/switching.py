@@ -43,8 +43,8 @@ def _one_run(run: xr.Dataset, spectrum: xr.Dataset, phase_start: int, convergenc
     ds["lambda_max_residual"] = spectrum["residuals"].isel(eig_index=0, drop=True)
     for name in ("eigenvalues", "residuals", "converged"):
         ds[name] = spectrum[name]
-    ds["diverged"] = xr.DataArray(int(run.attrs["diverged"]), attrs={"long_name": "1 if the run diverged"})
-    ds["diverged_epoch"] = xr.DataArray(int(run.attrs["diverged_epoch"]), attrs={"long_name": "epoch of divergence (0: none)"})
+    ds["diverged"] = xr.DataArray(int(run.attrs["diverged"]), attrs={"long_name": "1 if the run diverged", "units": "1"})
+    ds["diverged_epoch"] = xr.DataArray(int(run.attrs["diverged_epoch"]), attrs={"long_name": "epoch of divergence (0: none)", "units": "1"})
     converged = training_converged(run["train_loss"].values, phase_start, convergence["window"], convergence["rtol"], convergence["atol"])
     ds["train_converged"] = xr.DataArray(int(converged) if not int(run.attrs["diverged"]) else 0)
     ds.attrs = {}
