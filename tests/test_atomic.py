@@ -42,3 +42,12 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
             raise RuntimeError("killed mid-write")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["store.nc"]
+
+
+def test_a_temporary_left_by_a_killed_write_is_removed_by_the_next_write(tmp_path):
+    """SIGKILL mid-write runs no cleanup; the next write of the same file removes the leftover."""
+    target = tmp_path / "epoch3.pt"
+    (tmp_path / ".epoch3.pt.k1ll3d.tmp").write_bytes(b"half a checkpoint")
+    (tmp_path / ".other.pt.x.tmp").write_bytes(b"another file's write in progress")
+    save_atomic({"epoch": 3}, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.pt.x.tmp", "epoch3.pt"]

@@ -5,12 +5,13 @@ written to a temporary file in the destination directory (``os.replace`` is atom
 one file system), flushed to disk, given the permissions the user's umask asks for (mkstemp
 creates 0600 files, unreadable to collaborators on a shared cluster), then renamed; the
 directory is synced too, so a crash cannot leave a renamed but empty file. If writing fails,
-the temporary file is removed.
+the temporary file is removed; if the process was killed, the next write of the file removes it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -38,11 +39,21 @@ def _publish(tmp: str, path: Path) -> None:
             os.close(dir_fd)
 
 
+def _remove_stale_temporaries(path: Path) -> None:
+    """Temporary files of earlier writes of ``path`` whose process was killed mid-write (no
+    ``except`` ran): the next write of the same file removes them, so none stays for good."""
+    if path.parent.is_dir():
+        for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside ``path`` for a writer that needs a file name (netCDF,
     ``torch.save``, ``savefig``); it replaces ``path`` only if the block finishes."""
     path = Path(path)
+    _remove_stale_temporaries(path)
     for attempt in range(3):  # a finished job may remove an empty parent meanwhile: make it again
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
