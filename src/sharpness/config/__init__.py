@@ -44,7 +44,11 @@ def load_config(path: str | Path) -> dict:
         return validate_config(yaml.safe_load(f))
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _DuplicateKey(ValueError):
+    pass
+
+
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """A YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
 
     def construct_mapping(self, node, deep=False):
@@ -52,10 +56,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise ConfigError(
-                    f"{Path(node.start_mark.name).name}: key '{key}' appears twice in one mapping (lines "
-                    f"{seen[key] + 1} and {key_node.start_mark.line + 1}); YAML would silently keep the last"
-                )
+                raise _DuplicateKey(f"key '{key}' appears twice in one mapping (lines {seen[key] + 1} and "
+                                    f"{key_node.start_mark.line + 1}); YAML would silently keep the last")
             seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep=deep)
 
@@ -64,7 +66,10 @@ def check_duplicate_keys(paths) -> None:
     """Raise :class:`ConfigError` if a config file repeats a key within one mapping."""
     for path in paths:
         with open(path) as f:
-            yaml.load(f, Loader=_UniqueKeyLoader)
+            try:
+                yaml.load(f, Loader=_UniqueKeyLoader)
+            except _DuplicateKey as error:
+                raise ConfigError(f"{Path(path).name}: {error}") from None
 
 
 __all__ = ["KINDS", "SCHEMA_PATH", "ConfigError", "Study", "check_duplicate_keys", "load_config", "load_schema", "validate_config"]
