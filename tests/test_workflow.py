@@ -220,6 +220,16 @@ def test_every_netcdf_file_the_run_writes_has_cf_attributes_on_every_variable(wo
     assert not missing, missing[:20]
 
 
+def test_every_rule_logs_where_the_readme_says(workflow):
+    """logs/<study>/…, logs/data/, logs/report/ and logs/archive/; each log ends with its timing."""
+    logs = sorted((workflow / "logs").rglob("*.log"))
+    top = {p.relative_to(workflow / "logs").parts[0] for p in logs}
+    assert top <= set(TINY_CONFIG["studies"]) | {"data", "report", "archive"}, top
+    assert {"data", "report", "archive"} <= top
+    untimed = [p for p in logs if p.name != "checksums.log" and "step timing at" not in p.read_text()]
+    assert not untimed, untimed[:5]
+
+
 def test_a_lost_run_file_is_rebuilt_by_a_plain_run(workflow, tmp_path):
     """A forced rerun killed mid-epoch leaves a run's files deleted under an up-to-date store:
     the per-run files are targets, so a plain run rebuilds them."""
