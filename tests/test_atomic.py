@@ -51,3 +51,46 @@ def test_a_temporary_left_by_a_killed_write_is_removed_by_the_next_write(tmp_pat
     (tmp_path / ".other.pt.x.tmp").write_bytes(b"another file's write in progress")
     save_atomic({"epoch": 3}, target)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".other.pt.x.tmp", "epoch3.pt"]
+
+
+WRITERS = {
+    "checkpoint": ("from sharpness.train.checkpoint import save_atomic as w; import torch; big = {'w': torch.randn(4_000_000)}",
+                   "w(big, TARGET)"),
+    "store": ("from sharpness.store import write_atomic as w; import xarray as xr, numpy as np; "
+              "big = xr.Dataset({'v': ('x', np.random.rand(4_000_000))})", "w(big, TARGET)"),
+    "archive": ("from sharpness.store.archive import write_archive as w; import numpy as np, pathlib; "
+                "pathlib.Path(TARGET + '.src').write_bytes(np.random.bytes(20_000_000))", "w(TARGET, TARGET + '.src', {}, 's')"),
+}
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_a_write_killed_midway_leaves_the_old_file_and_its_leftover_goes_next_time(tmp_path, writer):
+    """SIGKILL a process while it writes: the target is the old, complete file (never a part
+    of the new one), and the next write removes the temporary the killed one left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    target = tmp_path / "target.bin"
+    setup, write = WRITERS[writer]
+    code = f"TARGET = {str(target)!r}\n{setup}\n{write}\nprint('first', flush=True)\nwhile True:\n    {write}\n"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "first"
+    first = target.read_bytes()
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".target.bin.*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    leftovers = list(tmp_path.glob(".target.bin.*.tmp"))
+    content = target.read_bytes()
+    assert content == first, "the target is the whole earlier file (every write here writes the same bytes), never a torn one"
+    if writer == "checkpoint":
+        from sharpness.train.checkpoint import load
+
+        load(target)  # intact: its checksum verifies
+    elif writer == "store":
+        xr.open_dataset(target).close()
+    exec(compile(f"TARGET = {str(target)!r}\n{setup}\n{write}", "<rewrite>", "exec"), {})
+    assert not list(tmp_path.glob(".target.bin.*.tmp")), f"leftover {leftovers} removed by the next write"
