@@ -1,7 +1,8 @@
-"""Checks of the machine a config will run on, made while the Snakefile is read (no torch).
+"""Checks of the machine a config will run on, before any job (no torch).
 
 A dataset that is neither prepared nor on disk, with ``download: false``, and ``device: cuda``
 on a machine without a GPU would otherwise fail seconds into the first job, after a traceback.
+The dataset check runs while the Snakefile is read; the device check when a run starts.
 """
 
 from __future__ import annotations
