@@ -36,6 +36,10 @@ class Phase:
         return optimizer_type(self) == "gd" or bool(self.settings.get("full_batch", False))
 
 
+# The plain training path; a run's ``fast_path`` holds only the options that differ from it.
+FAST_PATH_DEFAULTS = {"channels_last": False, "autocast": "none", "compile": False}
+
+
 @dataclass(frozen=True)
 class RunSpec:
     seed: int

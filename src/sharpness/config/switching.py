@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from ..catalog import entries
-from ..runspec import Phase, RunSpec
+from ..runspec import FAST_PATH_DEFAULTS, Phase, RunSpec
 from .base import ConfigError, Study
 
 
@@ -236,6 +236,5 @@ class SwitchingStudy(Study, kind="switching"):
 def _fast_path(options: dict | None) -> dict | None:
     """The speed options that differ from the plain path (None when none do), so that a study
     that spells out the defaults plans the same runs as one that leaves them out."""
-    plain = {"channels_last": False, "autocast": "none", "compile": False}
-    chosen = {k: v for k, v in (options or {}).items() if plain.get(k) != v}
+    chosen = {k: v for k, v in (options or {}).items() if FAST_PATH_DEFAULTS.get(k) != v}
     return chosen or None

@@ -24,7 +24,7 @@ from ..optim import (
     set_learning_rate,
     switch_optimizer,
 )
-from ..runspec import RunSpec, epoch_seed, optimizer_type
+from ..runspec import FAST_PATH_DEFAULTS, RunSpec, epoch_seed, optimizer_type
 from ..store.run import run_dataset
 from . import checkpoint as ckpt
 from .adversarial import PGDSettings, input_transform, pgd_attack, robust_error
@@ -160,10 +160,6 @@ def _minibatch_hvp(model: nn.Module, loss: torch.Tensor):
     return hvp
 
 
-# The plain training path: what a study without `fast_path` runs.
-PLAIN_PATH = {"channels_last": False, "autocast": "none", "compile": False}
-
-
 def cuda_determinism() -> dict:
     """The settings that decide whether a CUDA run can be repeated bit for bit."""
     return {
@@ -194,7 +190,7 @@ class Trainer:
         self.x_train_eval = data.normalized("train", device=self.device, dtype=self.dtype)
         self.loss_fn = make_loss(spec.loss, data.num_classes)
         self.model = build_seeded_model(spec, data, self.device, self.dtype)
-        self.fast = {**PLAIN_PATH, **(spec.fast_path or {})}
+        self.fast = {**FAST_PATH_DEFAULTS, **(spec.fast_path or {})}
         if self.fast["channels_last"]:
             self.model = self.model.to(memory_format=torch.channels_last)
         # The training passes may run a compiled graph of the same parameters; evaluation,
