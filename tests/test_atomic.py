@@ -75,15 +75,23 @@ def test_a_write_killed_midway_leaves_the_old_file_and_its_leftover_goes_next_ti
     target = tmp_path / "target.bin"
     setup, write = WRITERS[writer]
     code = f"TARGET = {str(target)!r}\n{setup}\n{write}\nprint('first', flush=True)\nwhile True:\n    {write}\n"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "first"
-    first = target.read_bytes()
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".target.bin.*.tmp")) and time.monotonic() < deadline:
-        time.sleep(0.001)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    leftovers = list(tmp_path.glob(".target.bin.*.tmp"))
+    for _ in range(5):  # a kill may land between two writes, after a rename: then try again
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "first"
+        first = target.read_bytes()
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".target.bin.*.tmp")):
+            if time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("the writer never had a write in progress within 60 s")
+            time.sleep(0.001)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        leftovers = list(tmp_path.glob(".target.bin.*.tmp"))
+        if leftovers:
+            break
+    else:
+        pytest.fail("five kills all landed between two writes: no write was killed midway")
     content = target.read_bytes()
     assert content == first, "the target is the whole earlier file (every write here writes the same bytes), never a torn one"
     if writer == "checkpoint":

@@ -15,7 +15,8 @@ from sharpness.models import build_model
 from sharpness.optim import Phase, make_optimizer
 from sharpness.store import read
 from sharpness.train import train_job
-from sharpness.train.loop import _train_step
+from sharpness.data.prepared import load_prepared
+from sharpness.train.loop import Trainer, _train_step
 from sharpness.train.losses import make_loss
 
 CNN = {"name": "resnet20"}
@@ -49,16 +50,25 @@ def test_fast_path_run_records_its_options_and_matches_the_plain_run(digits_file
         runs[name] = read(out / "run.nc")
     torch.testing.assert_close(torch.tensor(runs["fast"].train_loss.values), torch.tensor(runs["plain"].train_loss.values), rtol=1e-10, atol=0)
     assert json.loads(runs["fast"].attrs["fast_path"])["channels_last"] is True
+    # The option was applied, not only recorded: the trainer's convolutions are channels_last.
+    trainer = Trainer(make_spec((("sam", 2),), **base, fast_path={"channels_last": True}), load_prepared(digits_file), log=lambda m: None)
+    conv = next(m.weight for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d) and m.in_channels > 1)
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
     assert json.loads(runs["plain"].attrs["fast_path"]) == {"autocast": "none", "channels_last": False, "compile": False}
 
 
 def test_bfloat16_autocast_trains_on_cpu(digits_file, tmp_path, one_torch_thread):
-    out = tmp_path / "bf16"
-    spec = make_spec((("sam", 1),), model={"name": "cnn", "channels": [4, 8]}, fast_path={"autocast": "bfloat16"})
-    train_job(spec, digits_file, out / "state", out / "final.pt", out / "run.nc", log=lambda m: None)
-    run = read(out / "run.nc")
+    runs = {}
+    for name, fast in (("plain", None), ("bf16", {"autocast": "bfloat16"})):
+        out = tmp_path / name
+        spec = make_spec((("sam", 1),), model={"name": "cnn", "channels": [4, 8]}, fast_path=fast)
+        train_job(spec, digits_file, out / "state", out / "final.pt", out / "run.nc", log=lambda m: None)
+        runs[name] = read(out / "run.nc")
+    run = runs["bf16"]
     assert torch.isfinite(torch.tensor(run.train_loss.values)).all() and run.attrs["diverged"] == 0
     assert json.loads(run.attrs["fast_path"])["autocast"] == "bfloat16"
+    # The forward passes really ran in bfloat16: the trajectory differs from the float32 one.
+    assert not (run.train_loss.values == runs["plain"].train_loss.values).all()
 
 
 def test_fast_path_options_are_part_of_the_run():

@@ -14,6 +14,7 @@ import pytest
 import xarray as xr
 import yaml
 from conftest import tiny_study
+from sharpness.store import STORE_LAYOUT
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -211,13 +212,17 @@ def test_nothing_to_do_after_a_run(workflow):
 
 
 def test_every_netcdf_file_the_run_writes_has_cf_attributes_on_every_variable(workflow):
+    """…and says which layout it is in, so that a reader can refuse another layout."""
     files = sorted((workflow / "results").rglob("*.nc"))
     assert len(files) > 30
-    missing = []
+    missing, unversioned = [], []
     for path in files:
         with xr.open_dataset(path) as ds:
             missing += [f"{path.relative_to(workflow)}:{v}" for v in ds.data_vars if not {"units", "long_name"} <= set(ds[v].attrs)]
+            if ds.attrs.get("store_layout") != str(STORE_LAYOUT):
+                unversioned.append(path.relative_to(workflow))
     assert not missing, missing[:20]
+    assert not unversioned, unversioned[:20]
 
 
 def test_every_rule_logs_where_the_readme_says(workflow):
