@@ -7,9 +7,10 @@ finds it again.
 
 Every checkpoint carries a SHA-256 of its contents (``sha256``; torch does not check the zip's
 CRCs, so a flipped byte would otherwise load as a wrong weight) and the prefix key of the run
-that wrote it. :func:`load` verifies the checksum, and the identity when the reader says which
-run it expects: a damaged or truncated file, or another run's file copied into place, raises
-:class:`CheckpointError` naming the file.
+that wrote it. :func:`load` verifies the checksum: a damaged or truncated file raises
+:class:`CheckpointError` naming the file. Each reader checks the prefix key against the run it
+expects at the checkpoint's own position (the trainers' ``restore``/``accepts``, the Hessian
+steps through :func:`load_run_state`), so another run's file copied into place is refused too.
 """
 
 from __future__ import annotations
@@ -83,9 +84,8 @@ def save_atomic(obj: dict, path: str | os.PathLike) -> None:
         torch.save({**payload, "sha256": content_digest(payload)}, tmp)
 
 
-def load(path: str | os.PathLike, prefix_key: str | None = None) -> dict:
-    """Read a checkpoint, verifying its checksum and, given ``prefix_key``, that the run which
-    wrote it is the one expected (its trajectory up to the checkpoint's position)."""
+def load(path: str | os.PathLike) -> dict:
+    """Read a checkpoint, verifying its checksum (the caller checks whose it is)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # truncated or garbled: torch raises several kinds
@@ -95,8 +95,17 @@ def load(path: str | os.PathLike, prefix_key: str | None = None) -> dict:
     stored = state.pop("sha256")
     if content_digest(state) != stored:
         raise CheckpointError(f"{path}: contents do not match their checksum: the file is damaged")
-    if prefix_key is not None and state.get("prefix_key") != prefix_key:
-        raise CheckpointError(f"{path}: written by another run (its trajectory differs from the run expected here)")
+    return state
+
+
+def load_run_state(path: str | os.PathLike, spec, epoch: int) -> dict:
+    """The checkpoint of run ``spec`` (a :class:`~sharpness.runspec.RunSpec`) at ``epoch``,
+    verified: intact, and written by this run (its trajectory up to the checkpoint's epoch); at
+    an earlier epoch only if the run diverged there and stopped."""
+    state = load(path)
+    written = int(state["epoch"])
+    if state.get("prefix_key") != spec.prefix_key(written) or (written != epoch and not state["history"]["diverged"]):
+        raise CheckpointError(f"{path}: written by another run (or at another epoch) than the one expected here, epoch {epoch}")
     return state
 
 

@@ -20,8 +20,7 @@ from ..spectrum import HessianOperator, dominant_eigenpair, estimate_frobenius_s
 from ..spectrum.noise import gradient_noise_alignment
 from ..store import read, write_atomic
 from ..store.spectra import checkpoint_spectra_dataset, final_spectra_dataset
-from .checkpoint import CheckpointError
-from .checkpoint import load as load_checkpoint
+from .checkpoint import load_run_state
 from .loop import build_seeded_model, resolve_device
 from .losses import make_loss
 
@@ -39,16 +38,6 @@ def _run_spec(run_dir: Path) -> RunSpec:
     return RunSpec.from_dict(json.loads(read(run_dir / "run.nc").attrs["run_spec"]))
 
 
-def _run_checkpoint(path: Path, spec: RunSpec, epoch: int) -> dict:
-    """The checkpoint of run ``spec`` at ``epoch``, verified: intact, and written by this run
-    (its trajectory up to the checkpoint's epoch); earlier only if the run diverged there."""
-    state = load_checkpoint(path)
-    written = int(state["epoch"])
-    if state.get("prefix_key") != spec.prefix_key(written) or (written != epoch and not state["history"]["diverged"]):
-        raise CheckpointError(f"{path}: written by another run (or at another epoch) than the one expected here, epoch {epoch}")
-    return state
-
-
 def _load_data(data_path: str, spec: RunSpec):
     """The prepared data as the run saw it (its preprocessing)."""
     return load_prepared(data_path, preprocess=spec.dataset.get("preprocess", "standardize"))
@@ -58,7 +47,7 @@ def _top_eigenvalues(run_dir: Path, data, settings: dict, log) -> tuple[np.ndarr
     """(eigenvalues, residuals, converged, n_hvp) of one run's final model; NaN if it diverged."""
     k = settings["k"]
     spec = _run_spec(run_dir)
-    state = _run_checkpoint(run_dir / "final.pt", spec, spec.epochs)
+    state = load_run_state(run_dir / "final.pt", spec, spec.epochs)
     if state["history"]["diverged"]:
         log(f"{run_dir.name}: diverged, no Hessian to measure (NaN recorded)")
         return np.full(k, np.nan), np.full(k, np.nan), np.zeros(k, dtype=np.int8), 0
@@ -126,7 +115,7 @@ def checkpoint_spectra(run_dir: str | Path, epochs: list[int], data_path: str, s
     rows, warm_start = [], None
     for epoch in epochs:
         path = run_dir / "final.pt" if epoch == spec.epochs else run_dir / "ckpt" / f"epoch{epoch}.pt"
-        state = _run_checkpoint(path, spec, epoch)
+        state = load_run_state(path, spec, epoch)
         if state["history"]["diverged"]:
             log(f"epoch {epoch}: the run diverged, NaN recorded")
             rows.append(None)

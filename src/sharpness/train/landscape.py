@@ -19,7 +19,7 @@ from ..data import load_prepared
 from ..optim import learning_rate, make_optimizer
 from ..runspec import Phase, RunSpec, epoch_seed
 from ..store import read
-from .checkpoint import load as load_checkpoint
+from .checkpoint import load_run_state
 from .loop import _train_step, build_seeded_model, evaluate, resolve_device
 from .losses import make_loss
 
@@ -41,7 +41,9 @@ class SavedRuns:
         return RunSpec.from_dict(json.loads(read(Path(run_dir) / "run.nc").attrs["run_spec"]))
 
     def state(self, run_dir: str | Path) -> dict[str, torch.Tensor]:
-        return {k: v.to(self.device) for k, v in load_checkpoint(Path(run_dir) / "final.pt")["model"].items()}
+        spec = self.spec_of(run_dir)
+        state = load_run_state(Path(run_dir) / "final.pt", spec, spec.epochs)
+        return {k: v.to(self.device) for k, v in state["model"].items()}
 
     def losses(self, state: dict[str, torch.Tensor] | None = None) -> tuple[float, float]:
         """(train, test) loss of the model at ``state`` (default: where it is)."""
