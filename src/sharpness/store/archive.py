@@ -26,8 +26,6 @@ def _add_bytes(tar: tarfile.TarFile, name: str, payload: bytes) -> None:
 
 def write_archive(out_path: str, store: str, study_cfg: dict, study: str) -> list[str]:
     """Write ``<study>.tar.gz`` atomically; members sit under ``<study>/``. Returns their names."""
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     provenance = {"study": study, "git_revision": git_revision(), "package_versions": package_versions()}
     contents = {f"{study}/{Path(store).name}": Path(store).read_bytes()}
     contents[f"{study}/config.yaml"] = yaml.safe_dump({"studies": {study: study_cfg}}, sort_keys=False).encode()
