@@ -57,16 +57,22 @@ def main() -> None:
     parser.add_argument("--logs", type=Path, default=Path("logs"), help="the rules' log folder")
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
-    log = args.log or max(Path(".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
+    runs = sorted(Path(".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
+    if args.log is None and not runs:
+        raise SystemExit("no Snakemake run log in .snakemake/log: run the workflow first (make run)")
+    log = args.log or runs[-1]
     start, end, jobs, job_seconds = run_window(log)
     timings = step_timings(args.logs, start, end)
+    if not timings:
+        raise SystemExit(f"no step timings in {args.logs}/ written during {log.name}: was it a run of this workflow?")
     wall = (end - start).total_seconds()
     imports = sum(i for i, _ in timings)
     work = sum(w for _, w in timings)
     print(f"run {log.name}: {jobs} jobs, wall {wall:.0f} s on {args.cores} cores")
     print(f"summed job time {job_seconds:.0f} s (Snakemake's timestamps, 1 s resolution); "
           f"steps timed: {len(timings)}, their imports {imports:.0f} s, their work {work:.0f} s")
-    print(f"start-up per job: {(job_seconds - work) / max(jobs, 1):.2f} s (job time minus work)")
+    # Shell jobs (checksums) and the `all` target time no step: their seconds are about zero.
+    print(f"start-up per timed job: {(job_seconds - work) / len(timings):.2f} s (job time minus work)")
     print(f"overhead ratio = wall / (work / cores) = {wall / (work / args.cores):.2f} (goal ≤ 1.3)")
 
 
