@@ -9,9 +9,10 @@ random flip and 4-pixel crop) with SGD momentum 0.9, weight decay 5e-4 and ρ = 
   over per-image transforms, float32, and a SAM whose perturbation and restore loop over the
   parameters in Python (one norm per parameter, then one global norm), on ``torch.optim.SGD``
   with ``foreach=False``;
-- **ours**: the pipeline's own step (``sharpness.train.loop._train_step``) with the images kept
-  on the device as uint8, augmented a batch at a time (``sharpness.data.augment_batch``) and
-  normalised there, and ``sharpness.optim.SAM`` (foreach ops, one global norm).
+- **ours**: the pipeline's own training epoch (``sharpness.train.Trainer.train_epoch``): the
+  images kept on the device as uint8, augmented a batch at a time and normalised there, and
+  ``sharpness.optim.SAM`` (foreach ops, one global norm); a timed block is one epoch of
+  ``--steps`` steps, with the loss and gradient-norm sums the trainer keeps.
 It prints images/s of each, ours SAM / reference SAM (goals: ≥ 2.5× on a GPU, ≥ 1.3× on a
 CPU) and our SAM step time / our SGD step time (the floor is 2: two forward-backward passes).
 Each number is the median over ``--repeats`` timed blocks of ``--steps`` steps, after warm-up.
@@ -26,11 +27,11 @@ import time
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from sharpness.data import augment_batch
+from sharpness.data import DatasetTensors
 from sharpness.models import build_model
 from sharpness.optim import Phase, make_optimizer
-from sharpness.train.loop import _train_step
-from sharpness.train.losses import make_loss
+from sharpness.runspec import RunSpec
+from sharpness.train import Trainer
 
 MODELS = {"ResNet-20": dict(name="resnet20"), "WRN-16-8": dict(name="wrn", depth=16, widen_factor=8)}
 AUGMENTATION = {"flip": True, "crop_padding": 4}
@@ -127,29 +128,30 @@ def reference_sam_images_per_s(spec, x, y, device, batch: int, steps: int, repea
 
 # -- ours --------------------------------------------------------------------------------------
 def our_images_per_s(spec, x, y, device, batch: int, steps: int, repeats: int, optimizer: str, channels_last: bool) -> float:
-    torch.manual_seed(0)
-    model = build_model(spec, (3, 32, 32), 10).to(device).train()
-    layout = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(memory_format=layout)
+    n = batch * steps  # one epoch is one timed block
+    data = DatasetTensors(x[:n], y[:n], x[:batch], y[:batch], num_classes=10, mean=MEAN, std=STD, name="synthetic-cifar")
     settings = {**SETTINGS, **({"rho": RHO} if optimizer == "sam" else {})}
-    opt = make_optimizer(Phase(optimizer, 1, settings), model.parameters(), lr=LR)
-    loss_fn = make_loss("cross_entropy", 10)
-    x, y = x.to(device), y.to(device)  # the whole dataset on the device, uint8
-    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
-    gen = torch.Generator().manual_seed(0)
-    order, position = torch.randperm(len(x), generator=gen).to(device), 0
+    epochs = 2 + repeats  # warm-up and timed blocks
+    run = RunSpec(seed=0, epochs=epochs, model=spec, loss="cross_entropy", batch_size=batch,
+                  lr_schedule={"name": "constant", "lr": LR}, phases=(Phase(optimizer, epochs, settings),),
+                  augmentation=AUGMENTATION, device=device.type, fast_path={"channels_last": True} if channels_last else None)
+    trainer = Trainer(run, data, log=lambda message: None)
+    trainer.optimizer = make_optimizer(run.phases[0], trainer.model, LR)
+    epoch = 0
 
-    def step() -> None:
-        nonlocal order, position
-        if position + batch > len(x):
-            order, position = torch.randperm(len(x), generator=gen).to(device), 0
-        idx = order[position : position + batch]
-        position += batch
-        xb = (augment_batch(x[idx], AUGMENTATION, gen).float() / 255 - mean) / std
-        _train_step(model, opt, loss_fn, xb.contiguous(memory_format=layout), y[idx])
+    def one_epoch() -> None:
+        nonlocal epoch
+        epoch += 1
+        trainer.train_epoch(epoch)  # ends in float(): synchronised
 
-    return batch / _median_step_time(step, device, steps, repeats)
+    for _ in range(2):  # warm-up: allocator, kernels
+        one_epoch()
+    times = []
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        one_epoch()
+        times.append((time.perf_counter() - tic) / steps)
+    return batch / statistics.median(times)
 
 
 def _median_step_time(step, device, steps: int, repeats: int) -> float:
@@ -180,7 +182,7 @@ def main() -> None:
     gpu = device.type == "cuda"
     batch = args.batch or (128 if gpu else 16)
     steps = args.steps or (20 if gpu else 4)
-    x, y = synthetic_cifar(batch * (steps + 4) * 2)
+    x, y = synthetic_cifar(batch * (3 + steps * args.repeats))  # the reference: warm-up and blocks in one pass
     name = torch.cuda.get_device_name(device) if gpu else f"CPU, {torch.get_num_threads()} threads"
     layout = "channels_last" if args.channels_last else "contiguous (NCHW)"
     print(f"device: {name}; batch {batch}, {steps} steps × {args.repeats} repeats; ours {layout}; torch {torch.__version__}")
