@@ -1,6 +1,10 @@
-"""Shared fixtures: a small prepared digits file and a tiny run spec, built once per session."""
+"""Shared fixtures: a small prepared digits file and a tiny run spec, built once per session;
+and a copy of the workflow for tests that run Snakemake."""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -8,6 +12,19 @@ import torch
 from sharpness.data import prepare_dataset
 from sharpness.optim import Phase
 from sharpness.train import RunSpec
+
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ("Snakefile", "rules", "schemas", "envs", "profiles", "src")
+
+
+def copy_workflow(dest: Path, extra=()) -> Path:
+    """A copy of the workflow (and the ``extra`` top-level paths, e.g. "configs") in ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in (*WORKFLOW_FILES, *extra):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)
+    return dest
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ that was never interrupted."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,9 +16,8 @@ import pytest
 import torch
 import yaml
 
-from conftest import tiny_study
+from conftest import copy_workflow, tiny_study
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 STUDY = {**tiny_study(epochs=24, switch_epochs=[12], directions=["sgd->sam"]),
@@ -29,10 +27,7 @@ RUNS = ["sgd", "sam", "sgd-sam/t12"]
 
 
 def _copy(workdir: Path) -> Path:
-    workdir.mkdir()
-    for name in ("Snakefile", "rules", "schemas", "envs", "profiles", "src"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, workdir / name)
+    copy_workflow(workdir)
     (workdir / "kill.yaml").write_text(yaml.safe_dump(CONFIG))
     return workdir
 

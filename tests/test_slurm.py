@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 import xarray as xr
 import yaml
-from conftest import tiny_study
-
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import copy_workflow, tiny_study
 
 
 def _cluster_up() -> bool:
@@ -47,9 +45,7 @@ TINY = {
 
 
 def test_tiny_study_runs_through_the_slurm_profile(tmp_path):
-    for name in ("Snakefile", "rules", "schemas", "envs", "profiles", "src"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+    copy_workflow(tmp_path)
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
     cmd = [sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "--configfile", "tiny.yaml",
            "--jobs", "2", "--slurm-init-seconds-before-status-checks", "2"]

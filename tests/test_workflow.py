@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
-from conftest import tiny_study
+from conftest import copy_workflow, tiny_study
 from sharpness.store import STORE_LAYOUT
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,9 +118,7 @@ def _write_config(workdir: Path, config: dict) -> None:
 def workflow(tmp_path_factory) -> Path:
     """A copy of the workflow, run once on a tiny two-study config."""
     workdir = tmp_path_factory.mktemp("workflow")
-    for name in ("Snakefile", "rules", "schemas", "envs", "profiles", "src", "configs"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, workdir / name)
+    copy_workflow(workdir, extra=("configs",))
     _write_config(workdir, TINY_CONFIG)
     _snakemake(workdir)
     return workdir
@@ -467,10 +465,7 @@ def test_running_another_config_changes_none_of_this_ones_outputs(tmp_path):
     draws LS-F3 too, in the namespace `b`. Running B retrains nothing of A's, rewrites none of
     A's files, and A is still complete; SHA256SUMS then covers every archive present."""
     workdir = tmp_path / "wf"
-    workdir.mkdir()
-    for name in ("Snakefile", "rules", "schemas", "envs", "profiles", "src"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, workdir / name)
+    copy_workflow(workdir)
     shared = tiny_study(epochs=2, switch_epochs=[1], directions=["sgd->sam"])
     a = {"studies": {"shared": shared}, "figures": {"formats": ["png"], "plots": {"LS-F3": {"studies": ["shared"]}}}}
     b = {"studies": {"shared": shared, "own": {**shared, "lr_schedule": {"name": "constant", "lr": 0.1}}},
