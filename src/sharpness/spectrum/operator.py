@@ -24,11 +24,11 @@ from sharpness.spectrum.linear_operator import _check_vector
 from sharpness.spectrum.snapshot import ParameterSnapshot
 
 BnMode = Literal["eval", "train"]
-HvpMethod = Literal["double_backward", "forward_over_reverse", "auto"]
+HvpMethod = Literal["double_backward", "forward_over_reverse", "finite_difference", "auto"]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Batch = tuple[torch.Tensor, torch.Tensor]
 
-_METHODS = ("double_backward", "forward_over_reverse", "auto")
+_METHODS = ("double_backward", "forward_over_reverse", "finite_difference", "auto")
 _BN_MODES = ("eval", "train")
 
 
@@ -45,6 +45,10 @@ class HessianOperator(ParameterSnapshot):
     runs out of (CUDA) memory the operator falls back to rebuilding it one batch at a time.
     ``method="forward_over_reverse"`` pushes ``v`` forward (``torch.func.jvp``) through
     ``torch.func.grad`` one batch at a time.
+    ``method="finite_difference"`` takes central differences of gradients,
+    ``(∇L(θ + εv) − ∇L(θ − εv)) / 2ε``: two gradient passes and no second-order graph, so it
+    costs about two gradients where double backward through conv/BatchNorm costs several.
+    It is approximate: see :func:`finite_difference_step` for ε and the error it gives.
     """
 
     def __init__(
@@ -90,6 +94,8 @@ class HessianOperator(ParameterSnapshot):
         self.n_hvp += 1
         if self.method == "forward_over_reverse":
             return self._hvp_forward_over_reverse(v)
+        if self.method == "finite_difference":
+            return self._hvp_finite_difference(v)
         if self.reuse_graph:
             grads = self._retained_gradient_graph()
             if grads is not None:
@@ -222,6 +228,14 @@ class HessianOperator(ParameterSnapshot):
             total += weight * self._concat([hv[name] for name in self._names])
         return total
 
+    def _hvp_finite_difference(self, v: torch.Tensor) -> torch.Tensor:
+        norm = float(torch.linalg.vector_norm(v))
+        if norm == 0.0:
+            return torch.zeros_like(v)
+        theta_norm = float(torch.linalg.vector_norm(self._concat([p.detach() for p in self._params.values()])))
+        eps = finite_difference_step(self.dtype, theta_norm, norm)
+        return (self.gradient_at(eps * v) - self.gradient_at(-eps * v)) / (2 * eps)
+
     # ----------------------------------------------------------------- helpers
 
     def _batch_loss(
@@ -239,6 +253,25 @@ class HessianOperator(ParameterSnapshot):
         with _module_modes(self.model, batchnorm_training=self.bn_mode == "train"):
             yield
 
+
+
+def finite_difference_step(dtype: torch.dtype, theta_norm: float, v_norm: float) -> float:
+    """ε of the central-difference HVP: the step along ``v`` is ε‖v‖ = √u·(1 + ‖θ‖), with u the
+    unit roundoff of ``dtype``.
+
+    Central differences err by O(ε²‖v‖³‖∇³L‖) (truncation) plus O(u/ε) (rounding). The cube
+    root of u would balance the two for a smooth loss, but networks with ReLU or max-pooling are
+    piecewise smooth: a step that carries a unit across its kink adds an error the exact HVP does
+    not have, so the step is kept at √u, where truncation is still negligible. Measured against the
+    exact double-backward HVP on the small test models (tests/test_spectrum_operator.py, 20 random
+    vectors each): relative error ‖Hv_fd − Hv‖/‖Hv‖ below 3e-7 in float64; in float32 below 3e-4
+    for smooth models (tanh) and a median below 3e-3 for ReLU/max-pool models with BatchNorm,
+    where a rare product that crosses a kink can be off by far more. Use it where a gradient is
+    much cheaper than a double backward (conv/BatchNorm on CUDA) and λmax to ~1e-3 suffices; the
+    exact methods stay the default.
+    """
+    unit_roundoff = torch.finfo(dtype).eps / 2
+    return unit_roundoff ** 0.5 * (1.0 + theta_norm) / v_norm
 
 
 def _resolve_method(method: HvpMethod) -> str:
