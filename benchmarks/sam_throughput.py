@@ -1,7 +1,8 @@
 """Training throughput of our SAM and SGD against a plain reference SAM loop, in one process.
 
     MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 \
-        .venv/bin/python benchmarks/sam_throughput.py [--device cuda] [--batch 128] [--steps 20]
+        .venv/bin/python benchmarks/sam_throughput.py [--device cuda] [--batch 128] [--steps 20] \
+        [--paths plain channels_last channels_last+bfloat16] [--table benchmarks/throughput/<gpu>.json]
 
 Both sides train the same model on the same CIFAR-shaped synthetic images (uint8, 3×32×32,
 random flip and 4-pixel crop) with SGD momentum 0.9, weight decay 5e-4 and ρ = 0.05:
@@ -16,13 +17,19 @@ random flip and 4-pixel crop) with SGD momentum 0.9, weight decay 5e-4 and ρ = 
 It prints images/s of each, ours SAM / reference SAM (goals: ≥ 2.5× on a GPU, ≥ 1.3× on a
 CPU) and our SAM step time / our SGD step time (the floor is 2: two forward-backward passes).
 Each number is the median over ``--repeats`` timed blocks of ``--steps`` steps, after warm-up.
+``--paths`` times ours on each fast path (a study's ``fast_path``: ``channels_last``, ``bfloat16``
+autocast, ``compile``, joined by +). ``--table`` merges our SGD and SAM images/s and peak memory
+per (model, path, batch) into the JSON throughput table that ``sharpness plan --gpu`` prices
+configs with (:mod:`sharpness.plan`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
+from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -30,10 +37,13 @@ from torch.utils.data import DataLoader, Dataset
 from sharpness.data import DatasetTensors
 from sharpness.models import build_model
 from sharpness.optim import Phase, make_optimizer
+from sharpness.plan import fast_path_label
 from sharpness.runspec import RunSpec
 from sharpness.train import Trainer
 
-MODELS = {"ResNet-20": dict(name="resnet20"), "WRN-16-8": dict(name="wrn", depth=16, widen_factor=8)}
+MODELS = {"ResNet-20": dict(name="resnet20"), "ResNet-18": dict(name="resnet18"), "WRN-16-8": dict(name="wrn", depth=16, widen_factor=8)}
+# How a model reads in the throughput table: as sharpness.plan labels a study's model.
+TABLE_NAMES = {"ResNet-20": "resnet20", "ResNet-18": "resnet18", "WRN-16-8": "wrn-16-8"}
 AUGMENTATION = {"flip": True, "crop_padding": 4}
 MEAN, STD = (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)
 SETTINGS = {"momentum": 0.9, "weight_decay": 5e-4}
@@ -127,14 +137,26 @@ def reference_sam_images_per_s(spec, x, y, device, batch: int, steps: int, repea
 
 
 # -- ours --------------------------------------------------------------------------------------
-def our_images_per_s(spec, x, y, device, batch: int, steps: int, repeats: int, optimizer: str, channels_last: bool) -> float:
+def fast_path_settings(path: str) -> dict | None:
+    """``plain``, or fast-path options joined by +: channels_last, bfloat16, compile."""
+    if path == "plain":
+        return None
+    parts = path.split("+")
+    unknown = set(parts) - {"channels_last", "bfloat16", "compile"}
+    if unknown:
+        raise SystemExit(f"unknown fast-path option(s) {sorted(unknown)} in {path!r}")
+    return {"channels_last": "channels_last" in parts, "autocast": "bfloat16" if "bfloat16" in parts else "none",
+            "compile": "compile" in parts}
+
+
+def our_images_per_s(spec, x, y, device, batch: int, steps: int, repeats: int, optimizer: str, fast_path: dict | None) -> float:
     n = batch * steps  # one epoch is one timed block
     data = DatasetTensors(x[:n], y[:n], x[:batch], y[:batch], num_classes=10, mean=MEAN, std=STD, name="synthetic-cifar")
     settings = {**SETTINGS, **({"rho": RHO} if optimizer == "sam" else {})}
     epochs = 2 + repeats  # warm-up and timed blocks
     run = RunSpec(seed=0, epochs=epochs, model=spec, loss="cross_entropy", batch_size=batch,
                   lr_schedule={"name": "constant", "lr": LR}, phases=(Phase(optimizer, epochs, settings),),
-                  augmentation=AUGMENTATION, device=device.type, fast_path={"channels_last": True} if channels_last else None)
+                  augmentation=AUGMENTATION, device=device.type, fast_path=fast_path)
     trainer = Trainer(run, data, log=lambda message: None)
     trainer.optimizer = make_optimizer(run.phases[0], trainer.model, LR)
     epoch = 0
@@ -176,25 +198,52 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="steps per timed block (default: 20 on a GPU, 4 on a CPU)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the reference loop")
-    parser.add_argument("--channels-last", action="store_true", help="our runs in NHWC (a study's fast_path.channels_last)")
+    parser.add_argument("--channels-last", action="store_true", help="shorthand for --paths channels_last")
+    parser.add_argument("--paths", nargs="+", default=None, help="our fast paths to time (default: plain)")
+    parser.add_argument("--table", default=None, help="merge our rows into this JSON throughput table")
     args = parser.parse_args()
     device = torch.device(args.device)
     gpu = device.type == "cuda"
     batch = args.batch or (128 if gpu else 16)
     steps = args.steps or (20 if gpu else 4)
+    paths = args.paths or (["channels_last"] if args.channels_last else ["plain"])
     x, y = synthetic_cifar(batch * (3 + steps * args.repeats))  # the reference: warm-up and blocks in one pass
     name = torch.cuda.get_device_name(device) if gpu else f"CPU, {torch.get_num_threads()} threads"
-    layout = "channels_last" if args.channels_last else "contiguous (NCHW)"
-    print(f"device: {name}; batch {batch}, {steps} steps × {args.repeats} repeats; ours {layout}; torch {torch.__version__}")
+    print(f"device: {name}; batch {batch}, {steps} steps × {args.repeats} repeats; torch {torch.__version__}")
     goal = 2.5 if gpu else 1.3
+    rows = []
     for label in args.models:
         spec = MODELS[label]
         ref = reference_sam_images_per_s(spec, x, y, device, batch, steps, args.repeats, args.workers)
-        sam = our_images_per_s(spec, x, y, device, batch, steps, args.repeats, "sam", args.channels_last)
-        sgd = our_images_per_s(spec, x, y, device, batch, steps, args.repeats, "sgd", args.channels_last)
-        print(f"{label:10s} images/s: reference SAM {ref:8.1f}, our SAM {sam:8.1f}, our SGD {sgd:8.1f}")
-        print(f"{'':10s} our SAM / reference SAM = {sam / ref:.2f}× (goal ≥ {goal}×); "
-              f"our SAM step / our SGD step = {sgd / sam:.2f} (floor 2.0, goal ≤ 2.05)")
+        print(f"{label:10s} reference SAM {ref:8.1f} images/s")
+        for path in paths:
+            fast_path = fast_path_settings(path)
+            measured = {}
+            for optimizer in ("sam", "sgd"):
+                if gpu:
+                    torch.cuda.reset_peak_memory_stats(device)
+                measured[optimizer] = our_images_per_s(spec, x, y, device, batch, steps, args.repeats, optimizer, fast_path)
+                peak = torch.cuda.max_memory_allocated(device) / 2**20 if gpu else None
+                rows.append({"model": TABLE_NAMES[label], "path": fast_path_label({"fast_path": fast_path}), "batch": batch,
+                             "optimizer": optimizer, "images_per_s": round(measured[optimizer], 1), "peak_memory_mb": peak})
+            sam, sgd = measured["sam"], measured["sgd"]
+            print(f"{'':10s} {path:28s} our SAM {sam:8.1f}, our SGD {sgd:8.1f} images/s; SAM / reference "
+                  f"{sam / ref:.2f}× (goal ≥ {goal}×); SAM step / SGD step {sgd / sam:.2f} (floor 2.0, goal ≤ 2.05)")
+    if args.table:
+        write_table(Path(args.table), name, rows)
+
+
+def write_table(path: Path, device: str, rows: list[dict]) -> None:
+    """Merge ``rows`` into the table at ``path`` (a row with the same key is replaced)."""
+    table = json.loads(path.read_text()) if path.is_file() else {"device": device, "torch": torch.__version__, "rows": []}
+    if table["device"] != device:
+        raise SystemExit(f"{path} holds {table['device']}, not {device}: write another table")
+    key = lambda row: (row["model"], row["path"], row["batch"], row["optimizer"])  # noqa: E731
+    merged = {key(r): r for r in table["rows"]} | {key(r): r for r in rows}
+    table.update(torch=torch.__version__, rows=sorted(merged.values(), key=key))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(table, indent=1) + "\n")
+    print(f"wrote {len(rows)} rows to {path}")
 
 
 if __name__ == "__main__":
