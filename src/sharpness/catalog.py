@@ -110,7 +110,7 @@ FIGURES.update({
     "FH-F9": Entry("far-from-home Fig. 9: as FH-F6 with the cross-entropy loss.", **_DYNAMICS),
     "ES-F1": Entry("eigen-sam Fig. 1: alignment Align(ε, v₁) = 1 − min_{s=±1}‖ε/‖ε‖ − s·v₁‖ of the SAM perturbation with "
                    "the top Hessian eigenvector (on a fixed training minibatch), and λmax, along minibatch SAM training; "
-                   "mean ± 95 % t-interval over seeds.", **_DYNAMICS),
+                   "the mean over seeds and each seed's line (Align's range is [1 − √2, 1]).", **_DYNAMICS),
 })
 
 _TOY = dict(kind="toy", module="toys")

@@ -34,7 +34,7 @@ def at_switch_data(store_paths: list[str], options: dict) -> xr.Dataset:
         curves = xr.concat([100 * sub[name].sel(switch_epoch=s, drop=True) for s in picks.values()], dim="schedule")
         ds[f"{name}_mean"], ds[f"{name}_sd"], ds["n_seeds"] = mean_sd(curves.assign_coords(schedule=list(picks)))
         final = 100 * sub[name].isel(epoch=-1, drop=True)
-        ds[f"final_{name}_mean"], ds[f"final_{name}_sd"], _ = mean_sd(final)
+        ds[f"final_{name}_mean"], ds[f"final_{name}_sd"], ds["final_n_seeds"] = mean_sd(final)
     ds = ds.assign_coords(at_proportion=("switch_epoch", ((T - sub.switch_epoch) / T).values))
     for name, kind in ERRORS.items():
         ds[f"{name}_mean"].attrs.update(long_name=f"{kind} test error, mean over seeds", units="%")
@@ -42,6 +42,7 @@ def at_switch_data(store_paths: list[str], options: dict) -> xr.Dataset:
         ds[f"final_{name}_mean"].attrs.update(long_name=f"final {kind} test error, mean over seeds", units="%")
         ds[f"final_{name}_sd"].attrs.update(long_name=f"final {kind} test error, sample sd over seeds (ddof = 1)", units="%")
     ds["n_seeds"].attrs.update(long_name="seeds not diverged", units="1")
+    ds["final_n_seeds"].attrs.update(long_name="seeds not diverged at the final epoch, per switch epoch", units="1")
     ds["at_proportion"].attrs.update(long_name="fraction of the epochs trained adversarially", units="1")
     ds["switch_epoch"].attrs.update(long_name="switch epoch t", units="1")
     ds["epoch"].attrs.update(long_name="epoch", units="1")
@@ -64,7 +65,6 @@ def draw_at_switch(ds: xr.Dataset):
     n = int(ds.n_seeds.min())
     left.set(xlabel="epoch", ylabel="test error (%)", title=f"{ds.attrs['study']}: {SD_NOTE}, n = {n}")
     left.title.set_fontsize("small")
-    left.legend(frameon=False, fontsize="x-small")
     x = ds.at_proportion.values
     order = np.argsort(x)
     for name, ls in styles.items():
@@ -72,9 +72,13 @@ def draw_at_switch(ds: xr.Dataset):
         right.errorbar(x[order], m, yerr=s, ls=ls, marker="o", ms=3, capsize=2, label=ERRORS[name])
     attack = json.loads(ds.attrs["attack"])
     right.set(xlabel="AT proportion (T − t)/T", ylabel="final test error (%)",
-              title=f"PGD-{attack.get('steps', '')}, ε = {attack.get('epsilon', float('nan')) * 255:.0f}/255")
+              title=f"PGD-{attack.get('steps', '')}, ε = {attack.get('epsilon', float('nan')) * 255:.0f}/255; "
+                    f"{SD_NOTE}, n = {int(ds.final_n_seeds.min())}")
+    right.title.set_fontsize("small")
     right.legend(frameon=False, fontsize="small")
     fig.tight_layout()
+    # Below the panel: inside, it covered the bands of the curves.
+    left.legend(frameon=False, fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
     return fig
 
 

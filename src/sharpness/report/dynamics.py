@@ -3,8 +3,9 @@
 sam-eos Figs. 2–16 (LB-F2…F16), far-from-home Figs. 3–6, 8, 9 (FH-F*), late-sam Fig. 10 (LS-F10)
 and eigen-sam Fig. 1 (ES-F1). As everywhere in the report, ``*_data`` reduces study stores to the
 plotted numbers and ``draw_*`` plots only those. Trajectories are means over seeds with a band of
-one sample standard deviation (ddof = 1), or a 95 % t-interval where the paper shows one; the
-number of seeds that did not diverge is stored as ``n_seeds`` and printed on every panel.
+one sample standard deviation (ddof = 1), or every seed's line where a band over three seeds would
+say little (ES-F1); the number of seeds that did not diverge is stored as ``n_seeds`` and printed
+on every panel.
 
 Each panel also states what the data show about the paper's claim, computed from the numbers:
 the median over the last quarter of the recorded steps of λmax divided by the edge that applies
@@ -13,6 +14,7 @@ the median over the last quarter of the recorded steps of λmax divided by the e
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -20,9 +22,17 @@ import xarray as xr
 
 from .. import theory
 from ..store import read
-from .stats import ci95, mean_sd
+from .stats import mean_sd
 
 LABELS = {"gd": "GD", "sgd": "SGD", "sam": "SAM", "usam": "USAM", "asam": "ASAM"}
+# Okabe–Ito colours, no two alike (the colorblind palette's orange and vermillion look the same
+# at a line's width): for figures whose lines are schedules, not one optimizer's settings.
+DISTINCT = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#000000", "#56B4E9")
+
+
+def distinct_styles(n: int) -> list[dict]:
+    """n line styles, no two alike: the distinct colours, then again dashed."""
+    return [dict(color=DISTINCT[i % len(DISTINCT)], ls=("-", "--", "-.")[i // len(DISTINCT) % 3]) for i in range(n)]
 
 
 # -- selection and reduction --------------------------------------------------------------
@@ -118,6 +128,8 @@ def eigen_edges_data(stores: list[str], options: dict, gd: bool) -> xr.Dataset:
     ds["gd_edge"] = sub.gd_edge.mean("seed").assign_attrs(units="1", long_name="GD edge 2/eta")
     ratio = _last_quarter_median(sub.eigenvalues.isel(eig_index=0) / sub.sam_edge).mean("seed")
     ds["edge_ratio"] = ratio.assign_attrs(units="1", long_name="median over the last quarter of lambda_max / edge")
+    start = (sub.eigenvalues.isel(eig_index=0, step=0) / sub.gd_edge.isel(step=0)).mean("seed")
+    ds["start_ratio"] = start.assign_attrs(units="1", long_name="lambda_max eta/2 at the first record (step 0), mean over seeds")
     return _finish(ds, store, rho=rho, optimizer="GD" if rho == 0 else LABELS.get(_schedule(store, options), "SAM"), show_gd_edge=int(gd or not options.get("zoom", False)))
 
 
@@ -128,11 +140,32 @@ def _eos_verdict(ratio: float, edge: str) -> str:
     return f"median λmax/{edge} (last ¼) = {ratio:.2f}: {where} the edge"
 
 
+def _start_note(sub: xr.Dataset) -> str:
+    """A run that starts above 2/η has not sharpened to the edge: the panel says so (eos-cnn)."""
+    if "start_ratio" not in sub or not float(sub.start_ratio) > 1:
+        return ""
+    return f"\nstarts above the edge (λη/2 = {float(sub.start_ratio):.2f} at step {int(sub.step[0])})"
+
+
 def _panels(n: int, width: float = 4.2, height: float = 3.2):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
     return fig, list(axes[0])
+
+
+def _suptitle(fig, text: str) -> None:
+    """The figure's title wrapped to the figure's width: a long dataset description (eos-lm's
+    corpus) must not widen the saved canvas beyond its panels (bbox_inches="tight")."""
+    import textwrap
+
+    chars = int(fig.get_figwidth() * 13)  # about 13 characters of "small" text per inch
+    fig.suptitle(textwrap.fill(text, max(chars, 40)), fontsize="small")
+
+
+def _outside_legend(ax, **kwargs) -> None:
+    """The legend below the axes, where it covers no curve (call it after tight_layout)."""
+    ax.legend(frameon=False, fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.3), **kwargs)
 
 
 def _band(ax, x, mean, sd, **kwargs):
@@ -156,9 +189,9 @@ def draw_eigen_edges(ds: xr.Dataset):
         edge = "(2/η)" if rho == 0 else "edge"
         ax.set(xlabel="step", ylabel="Hessian eigenvalue", yscale="log" if rho > 0 and int(ds.attrs["show_gd_edge"]) else "linear")
         ax.set_title(f"{opt}, η={lr:g}" + (f", ρ={rho:g}" if rho else "") + f" (n={int(sub.n_seeds)})\n"
-                     + _eos_verdict(float(sub.edge_ratio), edge), fontsize="small", loc="left")
+                     + _eos_verdict(float(sub.edge_ratio), edge) + _start_note(sub), fontsize="small", loc="left")
         ax.legend(frameon=False, fontsize="x-small")
-    fig.suptitle(ds.attrs["dataset"], fontsize="small")
+    _suptitle(fig, ds.attrs["dataset"])
     fig.tight_layout()
     return fig
 
@@ -188,7 +221,7 @@ def draw_loss(ds: xr.Dataset):
         ax.set(xlabel="step", ylabel=ds.loss_mean.attrs["long_name"].split(",")[0], yscale="log")
         ax.set_title(f"η={lr:g}: final loss GD {float(final.isel(rho=0)):.3g}, SAM {float(final.isel(rho=-1)):.3g}", fontsize="small", loc="left")
         ax.legend(frameon=False, fontsize="x-small")
-    fig.suptitle(ds.attrs["dataset"], fontsize="small")
+    _suptitle(fig, ds.attrs["dataset"])
     fig.tight_layout()
     return fig
 
@@ -217,7 +250,7 @@ def draw_alignment(ds: xr.Dataset):
         ax.set_title(f"η={lr:g}, ρ={float(ds.attrs['rho']):g} (n={int(sub.n_seeds)}): mean {a:.2f} vs {b:.2f}, {verdict}",
                      fontsize="small", loc="left")
         ax.legend(frameon=False, fontsize="x-small")
-    fig.suptitle(ds.attrs["dataset"], fontsize="small")
+    _suptitle(fig, ds.attrs["dataset"])
     fig.tight_layout()
     return fig
 
@@ -238,16 +271,16 @@ def draw_schedules(ds: xr.Dataset):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    for schedule in ds.schedule.values:
+    for style, schedule in zip(distinct_styles(ds.sizes["schedule"]), ds.schedule.values):
         sub = ds.sel(schedule=schedule)
         name = _schedule_label(str(schedule))
-        _band(ax, sub.step, sub.lambda_max_mean, sub.lambda_max_sd, lw=1.2,
+        _band(ax, sub.step, sub.lambda_max_mean, sub.lambda_max_sd, lw=1.2, **style,
               label=f"{name}: last ¼ at {float(sub.edge_ratio):.2f}×(2/η) (n={int(sub.n_seeds)})")
-    ax.plot(ds.step, ds.gd_edge, color="k", ls="--", lw=1, label="2/η")
+    ax.plot(ds.step, ds.gd_edge, color="0.4", ls="--", lw=1, label="2/η")
     ax.set(xlabel="step", ylabel=r"$\lambda_{\max}$", title=f"η={float(ds.attrs['lr']):g}, SAM ρ={float(ds.attrs['rho']):g}; {ds.attrs['dataset']}")
     ax.title.set_fontsize("small")
-    ax.legend(frameon=False, fontsize="x-small", loc="best")
     fig.tight_layout()
+    _outside_legend(ax, ncol=2)
     return fig
 
 
@@ -303,7 +336,19 @@ def normalized_eigen_data(stores: list[str], options: dict) -> xr.Dataset:
     _with_stats(ds, "sam_normalized", eta * (lam + sub.rho * lam**2), "1", "eta_t (lambda_max + rho lambda_max^2)")
     ds["sam_normalized_median"] = _first_half_median(eta * (lam + sub.rho * lam**2)).mean("seed").assign_attrs(
         units="1", long_name="median over the first half of the steps of eta_t (lambda + rho lambda^2)")
+    _with_learning(ds, sub.train_error)
     return _finish(ds, store, lr=lr)
+
+
+def _with_learning(ds: xr.Dataset, train_error: xr.DataArray) -> None:
+    """The first and last training error (mean over seeds) and whether the run learned: a run
+    whose final training error is above half its error at step 0 (the untrained network, at
+    chance) did not learn, and its sharpness is not comparable with the others'."""
+    first, last = (100 * train_error.isel(step=i, drop=True).mean("seed") for i in (0, -1))
+    ds["start_train_error"] = first.assign_attrs(units="%", long_name="training error at step 0, mean over seeds")
+    ds["final_train_error"] = last.assign_attrs(units="%", long_name="training error at the last step, mean over seeds")
+    ds["did_not_learn"] = (last > first / 2).astype(int).assign_attrs(
+        units="1", long_name="1 where the final training error is above half the error at step 0")
 
 
 def draw_normalized_eigen(ds: xr.Dataset):
@@ -313,15 +358,34 @@ def draw_normalized_eigen(ds: xr.Dataset):
     for ax, (name, label) in zip(axes, panels):
         for rho in ds.rho.values:
             sub = ds.sel(rho=rho)
-            tag = f"ρ={rho:g} (n={int(sub.n_seeds)})" + (f": first ½ median {float(sub.sam_normalized_median):.2f}" if name == "sam_normalized" else "")
+            tag = (f"ρ={rho:g} (n={int(sub.n_seeds)}): first ½ median of η(λ+ρλ²) {float(sub.sam_normalized_median):.2f}"
+                   + _learning_note(sub))
             _band(ax, sub.step, sub[f"{name}_mean"], sub[f"{name}_sd"], lw=1.1, label=tag)
         if name != "lambda_max":
-            ax.axhline(2, color="k", ls="--", lw=1)
+            ax.axhline(2, color="k", ls="--", lw=1, label="level 2")
+            _clip_first_record(ax, ds[f"{name}_mean"])
         ax.set(xlabel="step", ylabel=label)
-        ax.legend(frameon=False, fontsize="x-small")
-    fig.suptitle(f"unnormalized SAM, η₀={float(ds.attrs['lr']):g}; {ds.attrs['dataset']}", fontsize="small")
+    _suptitle(fig, f"unnormalized SAM, η₀={float(ds.attrs['lr']):g}; {ds.attrs['dataset']}")
     fig.tight_layout()
+    fig.legend(*axes[-1].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.02), frameon=False, fontsize="x-small")
     return fig
+
+
+def _learning_note(sub: xr.Dataset) -> str:
+    if "did_not_learn" not in sub or not int(sub.did_not_learn):
+        return ""
+    return f"; did not learn (train error {float(sub.final_train_error):.1f} %, {float(sub.start_train_error):.1f} % at step 0)"
+
+
+def _clip_first_record(ax, mean: xr.DataArray) -> None:
+    """A y-range that shows the level 2: set by the records after the first (the untrained
+    network's η₀λ can be 20 times the edge), and the title says what is cut off."""
+    later = float(mean.isel(step=slice(1, None)).max())
+    first = float(mean.isel(step=0).max())
+    top = 1.15 * max(later, 2.0)
+    if first > 2 * top:
+        ax.set_ylim(bottom=min(0.0, float(mean.min())), top=top)
+        ax.set_title(f"step {int(mean.step[0])} off scale (up to {first:.3g})", fontsize="x-small", loc="left")
 
 
 # -- FH-F5: early vs late SAM ----------------------------------------------------------------
@@ -333,24 +397,32 @@ def sam_schedule_data(stores: list[str], options: dict) -> xr.Dataset:
     _with_stats(ds, "lambda_max", lam, "1", "largest Hessian eigenvalue")
     _with_stats(ds, "gd_normalized", eta * lam, "1", "eta_t lambda_max")
     _with_stats(ds, "sam_normalized", eta * (lam + rho * lam**2), "1", "eta_t (lambda_max + rho lambda_max^2)")
+    _with_learning(ds, sub.train_error)
     return _finish(ds, store, rho=rho, lr=lr)
 
 
 def draw_sam_schedule(ds: xr.Dataset):
+    from matplotlib.lines import Line2D
+
     fig, axes = _panels(2, width=5)
-    for schedule in ds.schedule.values:
+    for color, schedule in zip(itertools.cycle(DISTINCT), ds.schedule.values):
         sub = ds.sel(schedule=schedule)
         label = f"{_schedule_label(str(schedule))} (n={int(sub.n_seeds)}): final λmax {float(sub.lambda_max_mean.isel(step=-1)):.3g}"
-        line = _band(axes[0], sub.step, sub.lambda_max_mean, sub.lambda_max_sd, lw=1.1, label=label)
-        axes[1].plot(sub.step, sub.gd_normalized_mean, color=line.get_color(), lw=1.1)
-        axes[1].plot(sub.step, sub.sam_normalized_mean, color=line.get_color(), lw=1.1, ls=":")
+        _band(axes[0], sub.step, sub.lambda_max_mean, sub.lambda_max_sd, lw=1.1, color=color, label=label + _learning_note(sub))
+        axes[1].plot(sub.step, sub.gd_normalized_mean, color=color, lw=1.1, label=_schedule_label(str(schedule)))
+        axes[1].plot(sub.step, sub.sam_normalized_mean, color=color, lw=1.1, ls=":")
     axes[0].set(xlabel="step", ylabel=r"$\lambda_{\max}$")
-    axes[1].axhline(2, color="k", ls="--", lw=1)
-    axes[1].set(xlabel="step", ylabel="normalized eigenvalue", title="solid: ηλ (GD-normalized); dotted: η(λ+ρλ²) (SAM-normalized)")
-    axes[1].title.set_fontsize("x-small")
-    axes[0].legend(frameon=False, fontsize="x-small")
-    fig.suptitle(f"SAM schedules, ρ={float(ds.attrs['rho']):g}, η₀={float(ds.attrs['lr']):g}; {ds.attrs['dataset']}", fontsize="small")
-    fig.tight_layout()
+    axes[1].axhline(2, color="0.4", ls="--", lw=1)
+    _clip_first_record(axes[1], xr.concat([ds.gd_normalized_mean, ds.sam_normalized_mean], "kind"))
+    axes[1].set(xlabel="step", ylabel="normalized eigenvalue")
+    key = [Line2D([], [], color="0.3", lw=1.1, label="solid: ηλ (GD-normalized)"),
+           Line2D([], [], color="0.3", lw=1.1, ls=":", label="dotted: η(λ+ρλ²) (SAM-normalized)"),
+           Line2D([], [], color="0.4", lw=1, ls="--", label="level 2")]
+    handles, _ = axes[1].get_legend_handles_labels()
+    _suptitle(fig, f"SAM schedules, ρ={float(ds.attrs['rho']):g}, η₀={float(ds.attrs['lr']):g}; {ds.attrs['dataset']}")
+    fig.tight_layout()  # before the legends below the panels, which the saved canvas grows to hold
+    _outside_legend(axes[0])
+    _outside_legend(axes[1], handles=handles + key, ncol=2)
     return fig
 
 
@@ -380,15 +452,19 @@ def draw_grad_norm(ds: xr.Dataset):
 
 
 # -- ES-F1: alignment of the SAM perturbation, and λmax --------------------------------------
+ALIGN_RANGE = (1 - np.sqrt(2), 1.0)  # Align(ε, v₁) of an orthogonal and of a parallel ε
+
+
 def perturbation_data(stores: list[str], options: dict) -> xr.Dataset:
+    """Align(ε, v₁) and λmax per seed (few seeds: every one is drawn) and their mean over seeds."""
     store, sub, rho, lr = _cells(stores, options, one_lr=True)
     ds = xr.Dataset()
     for name, values, long_name in (("align", sub.perturbation_alignment, "Align(epsilon, v1) of eigen-sam"),
                                     ("lambda_max", sub.eigenvalues.isel(eig_index=0, drop=True), "largest Hessian eigenvalue")):
-        mean, half, count = ci95(values)
-        ds[f"{name}_mean"] = mean.assign_attrs(units="1", long_name=f"{long_name}, mean over seeds")
-        ds[f"{name}_ci95"] = half.assign_attrs(units="1", long_name=f"{long_name}, half-width of the 95% t-interval over seeds")
-        ds["n_seeds"] = _surviving(count)
+        ds[name] = values.assign_attrs(units="1", long_name=f"{long_name}, per seed")
+        ds[f"{name}_mean"] = values.mean("seed").assign_attrs(units="1", long_name=f"{long_name}, mean over seeds")
+        ds["n_seeds"] = _surviving(values.notnull().sum("seed"))
+    ds["seed"].attrs.update(units="1", long_name="training seed")
     return _finish(ds, store, rho=rho, lr=lr)
 
 
@@ -396,13 +472,18 @@ def draw_perturbation(ds: xr.Dataset):
     fig, axes = _panels(2, width=5)
     n = int(ds.n_seeds)
     for ax, name, label in ((axes[0], "align", r"Align($\epsilon$, $v_1$)"), (axes[1], "lambda_max", r"$\lambda_{\max}$")):
-        _band(ax, ds.step, ds[f"{name}_mean"], ds[f"{name}_ci95"], label=f"SAM ρ={float(ds.attrs['rho']):g}, mean ± 95% CI (n={n})")
+        line = ax.plot(ds.step, ds[f"{name}_mean"], lw=1.8, label=f"SAM ρ={float(ds.attrs['rho']):g}, mean over n={n} seeds")[0]
+        for i, seed in enumerate(ds.seed.values):
+            ax.plot(ds.step, ds[name].sel(seed=seed), color=line.get_color(), lw=0.7, alpha=0.5, label="each seed" if i == 0 else None)
         ax.set(xlabel="step", ylabel=label)
         ax.legend(frameon=False, fontsize="x-small")
-    axes[0].axhline(1, color="0.5", ls=":", lw=1)
+    for level in ALIGN_RANGE:
+        axes[0].axhline(level, color="0.5", ls=":", lw=1)
+    low, high = ALIGN_RANGE
+    axes[0].set_ylim(low - 0.05, high + 0.05)
     mean = float(ds.align_mean.mean())
-    axes[0].set_title(f"mean Align {mean:.2f} (1 = aligned, 1−√2 ≈ −0.41 = orthogonal)", fontsize="small", loc="left")
-    fig.suptitle(ds.attrs["dataset"], fontsize="small")
+    axes[0].set_title(f"mean Align {mean:.2f} (1 = aligned, 1−√2 ≈ {low:.2f} = orthogonal)", fontsize="small", loc="left")
+    _suptitle(fig, ds.attrs["dataset"])
     fig.tight_layout()
     return fig
 

@@ -105,20 +105,25 @@ def plane_data(stores: list[str], options: dict) -> xr.Dataset:
 def draw_plane(ds: xr.Dataset):
     import matplotlib.pyplot as plt
 
+    from matplotlib.colors import LogNorm
+
     n = ds.sizes["draw"]
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n + 0.8, 3.6), squeeze=False, layout="constrained")
+    # One log scale for every panel, read off one colorbar: labels on the lines piled up where
+    # the loss rises steeply.
     levels = np.geomspace(max(float(ds.plane_loss.min()), 1e-6), float(ds.plane_loss.max()), 15)
     for ax, draw in zip(axes[0], ds.draw.values):
         grid = ds.plane_loss.sel(draw=draw)
-        c = ax.contour(ds.alpha, ds.beta, grid.T, levels=levels, cmap="viridis", linewidths=0.9)
-        ax.clabel(c, c.levels[::3], fmt="%.2g", fontsize=6)
-        ax.plot([0], [0], "o", color="tab:orange", label="switched (centre)")
-        ax.plot([1], [0], "s", color="tab:blue", label="pure")
+        filled = ax.contourf(ds.alpha, ds.beta, grid.T, levels=levels, norm=LogNorm(levels[0], levels[-1]), cmap="viridis")
+        ax.contour(ds.alpha, ds.beta, grid.T, levels=levels, colors="white", linewidths=0.4, alpha=0.6)
+        ax.plot([0], [0], "o", color="tab:orange", mec="k", label="switched (centre)")
+        ax.plot([1], [0], "s", color="tab:blue", mec="k", label="pure")
         ax.set(xlabel="α along δ = θ_pure − θ_switched", ylabel="β along a filter-normalized direction", title=f"random direction {int(draw) + 1}")
         ax.title.set_fontsize("small")
-        ax.legend(frameon=False, fontsize="x-small")
+        ax.grid(False)
+        ax.legend(frameon=True, fontsize="x-small")
+    fig.colorbar(filled, ax=axes[0].tolist(), label="train loss (log scale)", format="%.2g")
     fig.suptitle(f"train loss; {ds.attrs['source']}", fontsize="small")
-    fig.tight_layout()
     return fig
 
 

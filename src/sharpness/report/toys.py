@@ -54,12 +54,13 @@ def draw_quadratic_trajectories(ds: xr.Dataset):
             for i, seed in enumerate(lines.seed.values):
                 ax.plot(lines.step, lines.sel(seed=seed), color=colors[float(r)], lw=0.8, alpha=0.8,
                         label=("GD" if r == 0 else f"SAM ρ={r:g}") + f" (n={lines.sizes['seed']})" if i == 0 else None)
-        ax.axhline(float(ds.sam_eos.sel(lr=lr)), color="tab:orange", ls=":", lw=1.2, label="SAM-EOS")
-        if float(ds.gd_eos.sel(lr=lr)) < 3 * float(ds.ntk_max.sel(lr=lr).max()):
-            ax.axhline(float(ds.gd_eos.sel(lr=lr)), color="tab:blue", ls="--", lw=1, label="2/η")
+        edges = {"SAM-EOS": (float(ds.sam_eos.sel(lr=lr)), dict(color="tab:orange", ls=":", lw=1.2)),
+                 "2/η": (float(ds.gd_eos.sel(lr=lr)), dict(color="tab:blue", ls="--", lw=1))}
+        off_scale = _draw_edges_on_scale(ax, edges, float(ds.ntk_max.sel(lr=lr).max()))
         final = ds.final_ntk_max.sel(lr=lr)
         ax.set(xlabel="step", ylabel=r"$\lambda_{\max}(JJ^\top)$")
-        ax.set_title(f"η={lr:g}: final λmax GD {float(final.sel(rho=0.0)):.3g}, SAM {float(final.sel(rho=rho)):.3g}", fontsize="small", loc="left")
+        ax.set_title(f"η={lr:g}: final λmax GD {float(final.sel(rho=0.0)):.3g}, SAM {float(final.sel(rho=rho)):.3g}" + off_scale,
+                     fontsize="small", loc="left")
         ax.legend(frameon=False, fontsize="x-small")
     ax = axes[-1]
     big = ds.sel(lr=lrs.max(), rho=rho).sam_normalized
@@ -71,6 +72,18 @@ def draw_quadratic_trajectories(ds: xr.Dataset):
     ax.title.set_fontsize("small")
     fig.tight_layout()
     return fig
+
+
+def _draw_edges_on_scale(ax, edges: dict, data_max: float) -> str:
+    """Draw each edge that lies within 1.5× the largest value plotted; an edge further up would
+    squash the trajectories to the bottom of the panel, so the title names it instead."""
+    off = []
+    for name, (value, style) in edges.items():
+        if value <= 1.5 * data_max:
+            ax.axhline(value, label=name, **style)
+        else:
+            off.append(f"{name} = {value:.3g}")
+    return f"\noff scale: {', '.join(off)}" if off else ""
 
 
 # -- FH-F7: a ρ sweep at one learning rate --------------------------------------------------
