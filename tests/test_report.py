@@ -101,12 +101,16 @@ def test_stability_table_evaluates_the_table2_bounds(tmp_path):
     ds = xr.Dataset(
         {
             "frobenius_sq": (dims, frob),
+            "frobenius_sq_ci95": (dims, np.zeros_like(frob)),
+            "trace_frobenius_exact": (dims, np.ones_like(frob)),
             "gamma": (dims, gamma),
+            "train_loss": (("seed", "direction", "switch_epoch", "epoch"), np.full((2, 1, 2, 3), 1e-3)),
+            "train_converged": (("seed", "direction", "switch_epoch"), np.ones((2, 1, 2), dtype=int)),
             "lr": (("direction", "switch_epoch", "epoch"), np.full((1, 2, 3), 0.1)),
             "grad_norm": (("seed", "direction", "switch_epoch", "epoch"), np.full((2, 1, 2, 3), 2.0)),
         },
         coords={"seed": [0, 1], "optimizer": ["sgd", "sam"], "checkpoint_epoch": [3], "direction": ["sgd->sam"], "switch_epoch": [0, 3], "epoch": [1, 2, 3]},
-        attrs={"study": "toy", "config": json.dumps({"batch_size": 8, "optimizers": {"sgd": {}, "sam": {"rho": 0.5, "momentum": 0.5}}})},
+        attrs={"study": "toy", "config": json.dumps({"loss": "cross_entropy", "batch_size": 8, "optimizers": {"sgd": {}, "sam": {"rho": 0.5, "momentum": 0.5}}})},
     )
     path = tmp_path / "toy.nc"
     write_atomic(ds, path)
@@ -137,7 +141,7 @@ def _family_store(tmp_path, name="fam"):
         err[:, j, 0, :] = final[d.split("->")[1]]
     err += np.array(seeds)[:, None, None, None] / 10000
     cfg = {
-        "model": {"name": "cnn"}, "dataset": {"name": "digits"},
+        "model": {"name": "cnn"}, "dataset": {"name": "digits"}, "epochs": T, "batch_size": 64,
         "optimizers": {"sgd": {}, "sam": {"rho": 0.3}, "eigen_sam": {"rho": 0.3},
                        "eigen_p25": {"type": "eigen_sam", "rho": 0.3, "refresh_every": 25},
                        "eigen_a05": {"type": "eigen_sam", "rho": 0.3, "alpha": 0.5}},

@@ -48,7 +48,8 @@ def write_table(fig_id: str, stores: list[str], options: dict, csv_path: str, md
     frame = _module(fig_id).TABLES[fig_id](stores, options)
     _write_text(csv_path, frame.to_csv(index=False, float_format="%.6g"))
     note = f"\n{frame.attrs['note']}\n" if frame.attrs.get("note") else ""
-    _write_text(md_path, f"{TABLES[fig_id].caption}\n\n" + frame.to_markdown(index=False, floatfmt=".4g") + "\n" + note)
+    blanks = frame.astype(object).where(frame.notna(), None)  # a missing value prints blank, not "nan"
+    _write_text(md_path, f"{TABLES[fig_id].caption}\n\n" + blanks.to_markdown(index=False, floatfmt=".4g", missingval="") + "\n" + note)
 
 
 def _write_text(path: str, text: str) -> None:
