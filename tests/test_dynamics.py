@@ -141,8 +141,13 @@ def test_measurement_matches_dense_references(digits_file, optimizer, rho):
     if optimizer == "gd":
         assert m["sam_edge"] == m["gd_edge"] and math.isnan(m["sam_grad_alignment"])
         return
-    eps = {"sam": rho * g / g.norm(), "usam": rho * g, "asam": rho * theta**2 * g / (theta.abs() * g).norm()}[optimizer]
-    torch.testing.assert_close(perturbation(optimizer, rho, g, theta), eps)
+    # ASAM as training takes it: T = |θ| + 0.01 on the weights, 1 on the biases.
+    is_weight = torch.cat([torch.full((p.numel(),), "weight" in n) for n, p in trainer.model.named_parameters()])
+    scale = torch.where(is_weight, theta.abs() + 0.01, torch.ones_like(theta))
+    eps = {"sam": rho * g / g.norm(), "usam": rho * g, "asam": rho * scale**2 * g / (scale * g).norm()}[optimizer]
+    named = dict(zip([n for n, _ in trainer.model.named_parameters()], torch.split(theta, [p.numel() for p in trainer.model.parameters()])))
+    grads = dict(zip(named, torch.split(g, [p.numel() for p in trainer.model.parameters()])))
+    torch.testing.assert_close(perturbation(optimizer, rho, grads, named), eps)
     assert m["sam_grad_alignment"] == pytest.approx(cos(grad_fn(theta + eps), v1), abs=1e-7)
     assert m["perturbation_alignment"] == pytest.approx(1 - math.sqrt(2 - 2 * cos(eps, v1)), abs=1e-7)
     edge = {"sam": theory.sam_edge_normalized(0.3, rho, float(g.norm())), "usam": theory.sam_eos_unnormalized(0.3, rho), "asam": math.nan}

@@ -14,7 +14,7 @@ The interface is the one PyTorch users know from the widely used SAM implementat
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
@@ -131,13 +131,15 @@ def _adaptive_scale(params: list[torch.Tensor], eta: float) -> list[torch.Tensor
     return t
 
 
-def asam_parameter_groups(model: nn.Module, eta: float = 0.01) -> list[dict]:
+def asam_parameter_groups(model: nn.Module | Iterable[tuple[str, torch.Tensor]], eta: float = 0.01) -> list[dict]:
     """Parameter groups for ASAM as Kwon et al.'s code applies it: every parameter whose name
     contains "weight" (so also BatchNorm/LayerNorm scales) gets T = |θ| + η; the others (biases,
     class tokens, position embeddings) T = 1, i.e. a plain SAM direction inside the one global
-    norm ‖T g‖."""
+    norm ‖T g‖. ``model``: a module, or (name, tensor) pairs such as a copy of its parameters
+    (the dynamics tracking takes ASAM's step on one)."""
     weights, others = [], []
-    for name, p in model.named_parameters():
+    named = model.named_parameters() if isinstance(model, nn.Module) else model
+    for name, p in named:
         (weights if "weight" in name else others).append(p)
     groups = [dict(params=weights, adaptive=True, adaptive_eta=eta)]
     if others:
