@@ -63,6 +63,14 @@ def cpu_description() -> dict:
     return info
 
 
+def torch_threads() -> int:
+    """Torch's intra-op threads where torch is loaded; else the count it would start with (run_step
+    sets OMP_NUM_THREADS from the rule's threads before any import)."""
+    if "torch" in sys.modules:
+        return sys.modules["torch"].get_num_threads()
+    return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+
+
 # The layout of the netCDF files this code writes (variables, dims, attributes). Raise it when a
 # layout changes, so that reading a file of another layout fails instead of mixing layouts.
 STORE_LAYOUT = 2
@@ -78,6 +86,9 @@ def provenance_attrs(config_slice: dict | None = None, **settings) -> dict:
         "cpu": json.dumps(cpu_description(), sort_keys=True),
         # Where a cluster ran the job: ties a result to the scheduler's accounting.
         "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""),
+        # Intra-op threads of the job: beyond the same code, torch build and CPU vector ISA,
+        # the same thread count is what makes a rerun bit-identical (training is chaotic).
+        "torch_threads": str(torch_threads()),
     }
     if config_slice is not None:
         attrs["config"] = json.dumps(config_slice, sort_keys=True)
