@@ -74,3 +74,22 @@ def test_the_whole_paper_catalogue_plans_each_study_once():
     assert len(names) == len(set(names))
     assert all(c.epochs <= c.naive_epochs for c in costs)
     assert "total:" in render(costs, None)
+
+
+def test_the_plan_command_prints_every_study_and_a_total(capsys):
+    from sharpness.cli import main
+
+    assert main(["plan", "config.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "digits-noise" in out and out.rstrip().splitlines()[-1].startswith("total:")
+    assert main(["plan", "no-such.yaml"]) == 1
+
+
+def test_the_readme_quotes_the_paper_catalogue_plan_as_it_is():
+    import re
+    from pathlib import Path
+
+    readme = Path("README.md").read_text()
+    quoted = re.search(r"<!-- plan:begin -->\n```text\n(.*)\n```\n<!-- plan:end -->", readme).group(1)
+    configs = {p: load_config(p) for p in sorted(Path("configs/paper").glob("*.yaml"))}
+    assert quoted == render(plan(configs), None).splitlines()[-1]
