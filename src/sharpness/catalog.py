@@ -157,7 +157,10 @@ TABLES = {
     "ES-T4": Entry("As ES-T3 for a second model (eigen-sam Table 4, WRN-28-10).", kind="switching", module="sweeps"),
     "LS-T2": Entry(
         "Measured ‖H‖²_F and gradient-noise alignment γ at the final SGD and SAM solutions against late-sam's "
-        "Table 2 linear-stability bounds ‖H‖²_F ≤ B/(η²γ) (SGD) and ‖H‖²_F(1 + ρ²γ‖H‖²_F/B) ≤ B/(η²γ) (SAM).",
+        "Table 2 linear-stability bounds ‖H‖²_F ≤ B/(η²γ) (SGD) and ‖H‖²_F(1 + ρ²γ‖H‖²_F/B) ≤ B/(η²γ) (unnormalized "
+        "SAM), as each model's fraction of its own bound. Theorem 4.1 assumes squared loss near a zero-loss minimum, "
+        "no momentum and no weight decay: rows within those assumptions use the bound as stated; rows outside them "
+        "name the assumptions that fail and the corrections applied (not the paper's).",
         **_SPECTRUM,
     ),
 }
