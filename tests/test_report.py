@@ -5,7 +5,7 @@ import pytest
 import xarray as xr
 
 from sharpness.report import switching
-from sharpness.store import write_atomic
+from sharpness.store.cf import described
 
 T = 4
 
@@ -28,7 +28,7 @@ def _store(tmp_path, name="toy"):
     )
     assert loss.shape == shape
     path = tmp_path / f"{name}.nc"
-    write_atomic(ds, path)
+    ds.to_netcdf(path)  # a hand-made input: write_atomic writes only described files
     return str(path)
 
 
@@ -72,9 +72,7 @@ def test_gap_variables_state_sign_units_and_sd(tmp_path):
     assert ds.test_error_gap_mean.attrs["units"] == "percentage points"
     assert "run − full SAM" in ds.test_error_gap_mean.attrs["long_name"]
     assert "ddof = 1" in ds.test_error_gap_std.attrs["long_name"]
-    for name, var in ds.variables.items():
-        if name != "study":
-            assert "units" in var.attrs and "long_name" in var.attrs, name
+    described(ds, "LS-F3")  # what write_figure_data writes: every variable and coordinate described
 
 
 def test_training_convergence_rule():
@@ -113,7 +111,7 @@ def test_stability_table_evaluates_the_table2_bounds(tmp_path):
         attrs={"study": "toy", "config": json.dumps({"loss": "cross_entropy", "batch_size": 8, "optimizers": {"sgd": {}, "sam": {"rho": 0.5, "momentum": 0.5}}})},
     )
     path = tmp_path / "toy.nc"
-    write_atomic(ds, path)
+    ds.to_netcdf(path)
     table = stability_table([str(path)], {}).set_index("optimizer")
     # SGD: B/(η²γ) = 8 / (0.01 · 2) = 400. SAM at the effective η = 0.1/(1 − 0.5) = 0.2 and
     # radius ρ/‖g‖ = 0.25: the x solving x(1 + ρ²γx/B) = 8/(0.04·4) = 50, i.e.
@@ -151,7 +149,7 @@ def _family_store(tmp_path, name="fam"):
                     coords={"seed": seeds, "direction": directions, "switch_epoch": [0, T], "epoch": [1, 2, 3]},
                     attrs={"study": name, "config": json.dumps(cfg)})
     path = tmp_path / f"{name}.nc"
-    write_atomic(ds, path)
+    ds.to_netcdf(path)
     return str(path)
 
 
@@ -203,7 +201,7 @@ def test_rho_sweep_collects_sam_to_sgd_directions(tmp_path):
     ds = xr.Dataset({"test_error": (dims, err), "test_loss": (dims, err)},
                     coords={"seed": [0, 1], "direction": directions, "switch_epoch": [0, 1, 2], "epoch": [1, 2]},
                     attrs={"study": "r", "config": json.dumps(cfg)})
-    write_atomic(ds, tmp_path / "r.nc")
+    ds.to_netcdf(tmp_path / "r.nc")
     out = rho_sweep_data([str(tmp_path / "r.nc")], {})
     assert out.rho.values.tolist() == [0.05, 0.2]
     assert out.test_error_mean.sel(rho=0.2).values == pytest.approx([11.0, 11.0, 11.0])
@@ -224,13 +222,12 @@ def test_at_switch_data_has_natural_and_robust_curves(tmp_path):
     ds = xr.Dataset({"test_error": (dims, nat), "robust_test_error": (dims, rob)},
                     coords={"seed": [0, 1], "direction": ["sgd->at"], "switch_epoch": [0, 2, 4], "epoch": [1, 2, 3, 4]},
                     attrs={"study": "adv", "config": json.dumps({"robust_eval": {"epsilon": 16 / 255, "steps": 5}})})
-    write_atomic(ds, tmp_path / "adv.nc")
+    ds.to_netcdf(tmp_path / "adv.nc")
     out = at_switch_data([str(tmp_path / "adv.nc")], {})
     assert list(out.schedule.values) == ["SGD", "AT", "SGD→AT (t=2)"]
     assert out.final_robust_test_error_mean.values == pytest.approx([20.0, 50.0, 50.0])
     assert out.at_proportion.values.tolist() == [1.0, 0.5, 0.0]
-    for name, var in out.data_vars.items():
-        assert {"units", "long_name"} <= set(var.attrs), name
+    described(out, "LS-F6")
     _drawn(draw_at_switch(out), "ε = 16/255")
 
 

@@ -10,7 +10,7 @@ from sharpness.store import STORE_LAYOUT, StoreError, check_study_store, provena
 
 
 def _store(path, **attrs):
-    ds = xr.Dataset({"v": ("x", [1.0])}, attrs=attrs)
+    ds = xr.Dataset({"v": ("x", [1.0], {"units": "1", "long_name": "a value"})}, attrs=attrs)
     write_atomic(ds, path)
     return path
 

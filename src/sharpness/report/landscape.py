@@ -67,7 +67,8 @@ def interpolation_data(stores: list[str], options: dict) -> xr.Dataset:
         units="1", long_name="largest train loss on [0, 1] above the higher end, mean over seeds (0: no barrier)")
     curv = store.interpolation_curvature.sel(split="train")
     ds["curvature_ends"] = xr.concat([curv.sel(lam=0.0, method="nearest"), curv.sel(lam=1.0, method="nearest")], dim="end").mean("seed").assign_coords(
-        end=["switched (lambda=0)", "pure (lambda=1)"]).assign_attrs(units="1", long_name="second difference at the two solutions, mean over seeds")
+        end=("end", ["switched (lambda=0)", "pure (lambda=1)"], {"units": "1", "long_name": "end of the interpolation line"})
+    ).assign_attrs(units="1", long_name="second difference at the two solutions, mean over seeds")
     return ds.assign_attrs(source=_words(store), h=store.attrs["h"])
 
 

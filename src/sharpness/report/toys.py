@@ -120,6 +120,10 @@ def draw_quadratic_sweep(ds: xr.Dataset):
     return fig
 
 
+def _grid(coordinate: str) -> dict:
+    return {"units": "1", "long_name": f"{coordinate} on the contour grid"}
+
+
 # -- BR-F1: normalized SAM on a quadratic and its 2-cycle ------------------------------------
 def quadratic_cycle_data(stores: list[str], options: dict) -> xr.Dataset:
     store = read(stores[0])
@@ -129,7 +133,7 @@ def quadratic_cycle_data(stores: list[str], options: dict) -> xr.Dataset:
     loss = 0.5 * (cfg_lam[0] * x[None, :] ** 2 + cfg_lam[1] * x[:, None] ** 2)
     ds = xr.Dataset({"w1": store.w1, "w2": store.w2, "cycle_amplitude": store.cycle_amplitude,
                      "loss_grid": (("grid_w2", "grid_w1"), loss, {"units": "1", "long_name": "L(w) on the contour grid"})},
-                    coords={"grid_w1": x, "grid_w2": x})
+                    coords={"grid_w1": ("grid_w1", x, _grid("w1")), "grid_w2": ("grid_w2", x, _grid("w2"))})
     ds["final_distance"] = xr.DataArray(float(np.hypot(abs(store.w1[-1]) - store.cycle_amplitude, store.w2[-1])),
                                         attrs={"units": "1", "long_name": "distance of the last iterate from the 2-cycle"})
     return ds.assign_attrs(study=store.attrs["study"])
@@ -169,7 +173,7 @@ def _ravine_data(stores: list[str], options: dict, start: int, methods: tuple[st
             "late_sharpness": sub.sharpness.where(half).mean(["step", "seed"]).assign_attrs(units="1", long_name="mean sharpness over the second half of the steps (and the seeds)"),
             "start_point": (("coordinate",), np.asarray(_option(store, "starts")[start], float), {"units": "1", "long_name": "the start (w1, w2)"}),
         },
-        coords={"grid_w1": g1, "grid_w2": g2},
+        coords={"grid_w1": ("grid_w1", g1, _grid("w1")), "grid_w2": ("grid_w2", g2, _grid("w2"))},
     )
     return ds.assign_attrs(start=str(sub.start.values), study=store.attrs["study"])
 
@@ -216,7 +220,7 @@ def tanh_valley_data(stores: list[str], options: dict) -> xr.Dataset:
             "switch_sharpness": ((), float(tanh_valley.minimum_sharpness(store.u.isel(schedule=0).sel(step=switch))),
                                  {"units": "1", "long_name": "tanh(u)^2 at the switch"}),
         },
-        coords={"grid_u": gu, "grid_v": gv},
+        coords={"grid_u": ("grid_u", gu, _grid("u")), "grid_v": ("grid_v", gv, _grid("v"))},
     )
     return ds.assign_attrs(switch_step=switch, study=store.attrs["study"])
 

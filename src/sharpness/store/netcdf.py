@@ -7,12 +7,16 @@ import os
 import xarray as xr
 
 from ..atomic import atomic_path
+from .cf import described
 
 ENGINE = "netcdf4"
 
 
 def write_atomic(ds: xr.Dataset, path: str | os.PathLike, complevel: int = 4) -> None:
-    """Write ``ds`` zlib-compressed to a temporary file beside ``path``, then rename."""
+    """Write ``ds`` zlib-compressed to a temporary file beside ``path``, then rename. Every
+    variable and coordinate must carry CF ``units`` and ``long_name`` (well-known coordinates get
+    theirs from :mod:`sharpness.store.cf`); a file without them is refused before it is written."""
+    ds = described(ds, path)
     encoding = {
         name: {"zlib": True, "complevel": complevel}
         for name, var in ds.variables.items()

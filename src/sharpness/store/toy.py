@@ -33,6 +33,17 @@ VARIABLES = {
     },
 }
 
+_STEP = ("1", "iteration (0: the start)")
+# problem → coordinate → (units, long name)
+COORDINATES = {
+    "quadratic_regression": {"seed": ("1", "seed of the random initialisation (q, J, z)"), "lr": ("1", "learning rate eta"),
+                             "rho": ("1", "unnormalized SAM radius rho (0: GD)"), "step": _STEP},
+    "sam_quadratic": {"step": _STEP},
+    "ravine": {"algorithm": ("1", "method: gd, sam (normalized) or sgd (GD with Gaussian gradient noise)"),
+               "start": ("1", "starting point (w1, w2)"), "seed": ("1", "seed of the gradient noise (sgd only)"), "step": _STEP},
+    "tanh_valley": {"schedule": ("1", "schedule: gd, or gd->sam@ the switch step"), "step": _STEP},
+}
+
 
 def toy_dataset(problem: str, data: dict, coords: dict, attrs: dict) -> xr.Dataset:
     """``data`` ({name: (dims, array)}) and ``coords`` as a Dataset with CF attributes."""
@@ -41,4 +52,10 @@ def toy_dataset(problem: str, data: dict, coords: dict, attrs: dict) -> xr.Datas
     if missing:
         raise ValueError(f"variables of problem {problem!r} without a description: {missing}")
     data_vars = {name: (dims, values, {"units": described[name][0], "long_name": described[name][1]}) for name, (dims, values) in data.items()}
+    coord_attrs = COORDINATES[problem]
+    coords = {name: (name, values, _attrs(coord_attrs[name])) if name in coord_attrs else values for name, values in coords.items()}
     return xr.Dataset(data_vars, coords=coords, attrs=dict(attrs))
+
+
+def _attrs(described: tuple[str, str]) -> dict:
+    return {"units": described[0], "long_name": described[1]}
