@@ -59,14 +59,15 @@ def test_a_damaged_state_is_set_aside_and_the_job_starts_over_bit_identically(di
 
 
 def test_the_hessian_and_landscape_steps_refuse_another_runs_final_model(digits_file, tmp_path):
-    for optimizer in ("sgd", "sam"):
+    specs = {optimizer: make_spec(((optimizer, 2),)).to_dict() for optimizer in ("sgd", "sam")}
+    for optimizer, spec in specs.items():
         run = tmp_path / "seed0" / optimizer
         train_job(make_spec(((optimizer, 2),)), digits_file, run / "state", run / "final.pt", run / "run.nc", log=lambda m: None)
-    final_spectra(tmp_path / "seed0", ["sgd", "sam"], digits_file, HESSIAN, tmp_path / "ok.nc", log=lambda m: None)
+    final_spectra(tmp_path / "seed0", specs, digits_file, HESSIAN, tmp_path / "ok.nc", log=lambda m: None)
     saved = SavedRuns(make_spec((("sgd", 2),)), digits_file, n_samples=64, batch_size=64)
-    saved.state(tmp_path / "seed0/sgd")
+    saved.state(tmp_path / "seed0/sgd", specs["sgd"])
     shutil.copyfile(tmp_path / "seed0/sam/final.pt", tmp_path / "seed0/sgd/final.pt")
     with pytest.raises(ckpt.CheckpointError, match="sgd/final.pt: written by another run"):
-        final_spectra(tmp_path / "seed0", ["sgd"], digits_file, HESSIAN, tmp_path / "bad.nc", log=lambda m: None)
+        final_spectra(tmp_path / "seed0", {"sgd": specs["sgd"]}, digits_file, HESSIAN, tmp_path / "bad.nc", log=lambda m: None)
     with pytest.raises(ckpt.CheckpointError, match="sgd/final.pt: written by another run"):
-        saved.state(tmp_path / "seed0/sgd")
+        saved.state(tmp_path / "seed0/sgd", specs["sgd"])

@@ -50,7 +50,7 @@ def test_final_spectra_of_a_trained_run_match_dense_eigvalsh(digits_file, tmp_pa
     run = tmp_path / "seed0" / "sgd"
     train_job(spec, digits_file, run / "state", run / "final.pt", run / "run.nc", log=lambda m: None)
     settings = {"k": 3, "n_samples": 40, "batch_size": 16, "tol": 1e-10, "max_hvp": 400, "bn_mode": "eval", "seed": 0}
-    ds = final_spectra(tmp_path / "seed0", ["sgd"], digits_file, settings, tmp_path / "spectra.nc", log=lambda m: None)
+    ds = final_spectra(tmp_path / "seed0", {"sgd": spec.to_dict()}, digits_file, settings, tmp_path / "spectra.nc", log=lambda m: None)
 
     data = load_prepared(digits_file)
     model = build_seeded_model(spec, data, "cpu", torch.float64)

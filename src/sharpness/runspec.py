@@ -7,6 +7,7 @@ which execute them). It holds no tensors and imports only numpy.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
@@ -211,3 +212,44 @@ def step_seed(seed: int, step: int) -> int:
     """Seed of step ``step``'s augmentation and dropout: a function of (seed, step) only, so a
     run resumed mid-epoch draws what an uninterrupted one would have."""
     return int(np.random.SeedSequence([seed, step, 1]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+class RunIdentityError(ValueError):
+    """A run file written by another run than the one the config plans at its place."""
+
+
+def _whole_run_key(spec: RunSpec | StepRunSpec) -> str:
+    """The prefix key over the run's whole length: what the run is."""
+    return spec.prefix_key(spec.epochs if isinstance(spec, RunSpec) else spec.steps)
+
+
+def check_run_identity(path, recorded: dict | str | None, planned: RunSpec | StepRunSpec) -> None:
+    """Refuse the file ``path`` unless the run spec it records (``recorded``, a dict or its
+    JSON) is the planned run over the planned run's length (its prefix key): a file from
+    another optimizer's folder, or trained at settings the config no longer asks for, is
+    refused naming where the two differ, instead of being used in the planned run's place."""
+    expected = json.loads(_whole_run_key(planned))
+    try:
+        found_spec = type(planned).from_dict(json.loads(recorded) if isinstance(recorded, str) else recorded)
+        horizon = planned.epochs if isinstance(planned, RunSpec) else planned.steps
+        found = json.loads(found_spec.prefix_key(horizon))
+    except (TypeError, ValueError, KeyError, AttributeError):
+        raise RunIdentityError(f"{path}: records no readable run spec; this config plans the run {expected}") from None
+    differ = [k for k in sorted(set(found) | set(expected)) if found.get(k) != expected.get(k)]
+    if differ:
+        raise RunIdentityError(f"{path}: written by another run than the one this config plans there; it holds "
+                               + "; ".join(f"{k}={found.get(k)!r}" for k in differ) + ", the plan has "
+                               + "; ".join(f"{k}={expected.get(k)!r}" for k in differ))
+
+
+def run_identity(spec: RunSpec | StepRunSpec) -> str:
+    """A short name of what a whole run is (SHA-256 of its prefix key over its length), which
+    files derived from the run (Hessian measurements) record, so their readers can check it."""
+    return hashlib.sha256(_whole_run_key(spec).encode()).hexdigest()
+
+
+def check_derived_identity(path, recorded: str | None, planned: RunSpec | StepRunSpec, what: str) -> None:
+    """Refuse ``path`` unless the identity it records for ``what`` is the planned run's."""
+    if recorded != run_identity(planned):
+        raise RunIdentityError(f"{path}: its {what} was measured on run {recorded!r}; this config plans run "
+                               f"{run_identity(planned)!r}, which is {_whole_run_key(planned)}")

@@ -44,8 +44,9 @@ class LandscapeStudy(Study, kind="landscape"):
         """What the analysis step needs besides the config: where the runs are and which."""
         source = self.source(studies)
         switched, pure = self.runs(source)
+        specs = {str(seed): {run: source.seed_specs(seed)[run] for run in (switched, pure)} for seed in source.seeds}
         return dict(source_dir=f"results/{source.name}", seeds=source.seeds, switched_run=switched, pure_run=pure,
-                    escape_settings=source.cfg["optimizers"][self.cfg["escape"]["optimizer"]])
+                    escape_settings=source.cfg["optimizers"][self.cfg["escape"]["optimizer"]], specs=specs)
 
     def check(self) -> None:
         i = self.cfg["interpolation"]

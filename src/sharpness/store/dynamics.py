@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ..runspec import check_run_identity
 from .netcdf import read
 from .provenance import provenance_attrs
 
@@ -83,7 +84,8 @@ def collect_dynamics_study(study_dir: str | Path, study) -> xr.Dataset:
     runs read from ``study_dir``, each run file once) in one dataset."""
     study_dir = Path(study_dir)
     cells = study.store_runs()
-    runs = {(seed, name): read(study_dir / f"seed{seed}" / name / "run.nc") for seed, _, _, name in cells}
+    runs = {(seed, name): _planned_file(study_dir / f"seed{seed}" / name / "run.nc", study.run_spec(seed, name))
+            for seed, _, _, name in cells}
     grid = study.grid
     dims = ["seed", "schedule", *grid]
     shape = [len(study.seeds), len(study.schedules), *(len(v) for v in grid.values())]
@@ -106,6 +108,13 @@ def collect_dynamics_study(study_dir: str | Path, study) -> xr.Dataset:
                     dataset_description=first.attrs.get("dataset_description", ""))
     ds.attrs.update(provenance_attrs(study.cfg, study=study.name, kind="dynamics"))
     return ds
+
+
+def _planned_file(path: Path, spec) -> xr.Dataset:
+    """A run file, once checked to be the planned run's (see :func:`check_run_identity`)."""
+    run = read(path)
+    check_run_identity(path, run.attrs.get("run_spec"), spec)
+    return run
 
 
 def _nest(flat: list, shape: list[int]) -> list:

@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 
 from ..config import Study
+from ..runspec import RunSpec, check_derived_identity, check_run_identity
 from .netcdf import read
 from .provenance import provenance_attrs
 from .run import OPTIONAL_RUN_VARIABLES
@@ -55,12 +56,17 @@ def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Datase
     """Combine every run of the study (read from ``study_dir``) into one dataset."""
     study_dir = Path(study_dir)
     study = Study(study_dir.name, study_cfg)
+    planned = {(seed, name): RunSpec.from_dict(spec) for seed in study.seeds for name, spec in study.seed_specs(seed).items()}
     # Each run is read once: the pure runs appear in every direction that names them.
-    runs = {(seed, name): read(study_dir / f"seed{seed}" / name / "run.nc") for seed in study.seeds for name in study.run_names}
+    runs = {(seed, name): _planned_file(study_dir / f"seed{seed}" / name / "run.nc", planned[seed, name])
+            for seed in study.seeds for name in study.run_names}
     convergence = study.cfg["switching"]["convergence"]
     nested = []
     for seed in study.seeds:
-        spectra = read(study_dir / f"seed{seed}" / "final_spectra.nc")
+        spectra = read(path := study_dir / f"seed{seed}" / "final_spectra.nc")
+        measured = json.loads(spectra.attrs.get("run_identities", "{}"))
+        for name in study.run_names:
+            check_derived_identity(path, measured.get(name), planned[seed, name], f"final model of {name}")
         nested.append(
             [
                 [
@@ -109,6 +115,13 @@ def collect_switching_study(study_dir: str | Path, study_cfg: dict) -> xr.Datase
     return ds
 
 
+def _planned_file(path: Path, spec: RunSpec) -> xr.Dataset:
+    """A run file, once checked to be the planned run's (see :func:`check_run_identity`)."""
+    run = read(path)
+    check_run_identity(path, run.attrs.get("run_spec"), spec)
+    return run
+
+
 def _restore_variable_attrs(ds: xr.Dataset, sources: list[xr.Dataset]) -> None:
     """Give every variable without CF attributes those of the first source file that has it."""
     for name, var in ds.variables.items():
@@ -147,9 +160,17 @@ _SPECTRUM_RENAMES = {name: f"spectrum_{name}" for name in ("eigenvalues", "resid
 def _checkpoint_spectra(study_dir: Path, study) -> xr.Dataset:
     """Spectra of the measured pure runs on dims seed × optimizer × checkpoint_epoch × …"""
     runs = study.spectrum["runs"]
-    nested = [[read(study_dir / f"seed{seed}" / opt / "spectrum.nc") for opt in runs] for seed in study.seeds]
+    nested = [[_measured(study_dir / f"seed{seed}" / opt / "spectrum.nc", study.seed_specs(seed)[opt]) for opt in runs]
+              for seed in study.seeds]
     ds = xr.combine_nested(nested, concat_dim=["seed", "optimizer"], join="exact", compat="no_conflicts", combine_attrs="drop")
     ds = ds.assign_coords(seed=study.seeds, optimizer=("optimizer", runs, {"long_name": "optimizer of the pure run"}))
     _restore_variable_attrs(ds, [nested[0][0]])
     # Its own rank dim: the spectrum's k need not equal the final-sharpness k.
     return ds.rename(_SPECTRUM_RENAMES).rename(eig_index="spectrum_eig_index")
+
+
+def _measured(path: Path, spec: dict) -> xr.Dataset:
+    """A checkpoint spectrum, once checked to be of the planned run."""
+    ds = read(path)
+    check_derived_identity(path, ds.attrs.get("run_identity"), RunSpec.from_dict(spec), "spectrum")
+    return ds

@@ -9,7 +9,6 @@ augmentation). A point θ of a line or plane moves every floating-point entry of
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ import torch
 
 from ..data import load_prepared
 from ..optim import learning_rate, make_optimizer
-from ..runspec import Phase, RunSpec, epoch_seed
+from ..runspec import Phase, RunSpec, check_run_identity, epoch_seed
 from ..store import read
 from .checkpoint import load_run_state
 from .loop import _train_step, build_seeded_model, evaluate, resolve_device
@@ -37,11 +36,15 @@ class SavedRuns:
         self.test = (self.data.normalized("test", dtype=self.dtype)[:n_samples], self.data.y_test[:n_samples])
 
     @staticmethod
-    def spec_of(run_dir: str | Path) -> RunSpec:
-        return RunSpec.from_dict(json.loads(read(Path(run_dir) / "run.nc").attrs["run_spec"]))
+    def planned(run_dir: str | Path, planned: dict) -> RunSpec:
+        """The run the source study plans in ``run_dir``, once its ``run.nc`` is checked to be it."""
+        spec = RunSpec.from_dict(planned)
+        check_run_identity(Path(run_dir) / "run.nc", read(Path(run_dir) / "run.nc").attrs.get("run_spec"), spec)
+        return spec
 
-    def state(self, run_dir: str | Path) -> dict[str, torch.Tensor]:
-        spec = self.spec_of(run_dir)
+    def state(self, run_dir: str | Path, planned: dict) -> dict[str, torch.Tensor]:
+        """The final model of the run planned in ``run_dir``; another run's files are refused."""
+        spec = self.planned(run_dir, planned)
         state = load_run_state(Path(run_dir) / "final.pt", spec, spec.epochs)
         return {k: v.to(self.device) for k, v in state["model"].items()}
 
@@ -138,17 +141,18 @@ def escape(runs: SavedRuns, start: dict, phase: Phase, trials: int, steps: int, 
 
 
 def analyse(source_dir: str | Path, seeds: list[int], switched_run: str, pure_run: str, data_path: str, cfg: dict,
-            escape_settings: dict, log=print) -> dict:
+            escape_settings: dict, specs: dict, log=print) -> dict:
     """Every analysis of a landscape study (its config ``cfg``) on the source's final models:
-    the interpolation for every seed, the plane and the escape for the first."""
+    the interpolation for every seed, the plane and the escape for the first. ``specs``: seed
+    (as a string) → run folder → spec, the runs the source study plans."""
     source_dir = Path(source_dir)
-    folders = {seed: (source_dir / f"seed{seed}" / switched_run, source_dir / f"seed{seed}" / pure_run) for seed in seeds}
-    runs = SavedRuns(SavedRuns.spec_of(folders[seeds[0]][1]), data_path, cfg["n_samples"], cfg["batch_size"], cfg["device"], log)
+    folders = {seed: [(source_dir / f"seed{seed}" / run, specs[str(seed)][run]) for run in (switched_run, pure_run)] for seed in seeds}
+    runs = SavedRuns(SavedRuns.planned(*folders[seeds[0]][1]), data_path, cfg["n_samples"], cfg["batch_size"], cfg["device"], log)
     i, p, e = cfg["interpolation"], cfg["plane"], cfg["escape"]
     lambdas = np.round(np.arange(i["min"], i["max"] + i["step"] / 2, i["step"]), 10)
-    line = np.stack([interpolation(runs, runs.state(a), runs.state(b), lambdas) for a, b in folders.values()])
+    line = np.stack([interpolation(runs, runs.state(*a), runs.state(*b), lambdas) for a, b in folders.values()])
     log(f"interpolation: train loss at lambda=0 {line[:, np.argmin(abs(lambdas)), 0]}, at 1 {line[:, np.argmin(abs(lambdas - 1)), 0]}")
-    switched, pure = (runs.state(path) for path in folders[seeds[0]])
+    switched, pure = (runs.state(*run) for run in folders[seeds[0]])
     alphas, betas = np.linspace(*p["alpha"], p["points"]), np.linspace(*p["beta"], p["points"])
     surface = plane(runs, switched, pure, alphas, betas, p["draws"], p["seed"], log)
     phase = Phase(e["optimizer"], 1, escape_settings)

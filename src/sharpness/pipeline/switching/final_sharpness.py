@@ -9,7 +9,7 @@ from ...train.hessian import final_spectra
 
 def run(smk, log) -> None:
     settings = json.loads(smk.params.settings)
+    planned = json.loads(smk.params.specs)  # seed folder → run folder → the run's spec
     for output in smk.output:
         seed_dir = Path(output).parent
-        runs = [str(Path(p).parent.relative_to(seed_dir)) for p in smk.input.runs if Path(p).is_relative_to(seed_dir)]
-        final_spectra(seed_dir, runs, smk.input.data, settings, output, log=log)
+        final_spectra(seed_dir, planned[seed_dir.as_posix()], smk.input.data, settings, output, log=log)

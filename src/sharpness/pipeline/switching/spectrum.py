@@ -9,5 +9,7 @@ from ...train.hessian import checkpoint_spectra
 
 def run(smk, log) -> None:
     settings = json.loads(smk.params.settings)
+    planned = json.loads(smk.params.specs)  # run folder → the run's spec
     for output in smk.output:
-        checkpoint_spectra(Path(output).parent, sorted(settings["epochs"]), smk.input.data, settings, output, log=log)
+        run_dir = Path(output).parent
+        checkpoint_spectra(run_dir, planned[run_dir.as_posix()], sorted(settings["epochs"]), smk.input.data, settings, output, log=log)
