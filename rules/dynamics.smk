@@ -3,11 +3,17 @@
 # edges every few steps. A switched schedule resumes its first optimizer's pure run at the
 # switch step, as the switching study does per epoch.
 
+from sharpness.pipeline.stale import mark_incomplete_checkpoint_folders
+
 DYNAMICS = studies_of("dynamics")
 DYNAMICS_PER_RUN = [name for name, s in DYNAMICS.items() if not s.per_seed_jobs]
 DYNAMICS_PER_SEED = [name for name, s in DYNAMICS.items() if s.per_seed_jobs]
 PREFIX_RUNS = [run for study in DYNAMICS.values() for run in study.prefix_runs]
 BRANCH_RUNS = [run for study in DYNAMICS.values() for run in study.branch_runs]
+# As for the switching studies: a checkpoint folder missing a kept checkpoint is retrained.
+mark_incomplete_checkpoint_folders(
+    {f: files for s in DYNAMICS.values() for f, files in s.kept_checkpoints().items()}
+)
 
 
 # A pure run, leaving a checkpoint at every step a switched run starts from.

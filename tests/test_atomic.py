@@ -28,7 +28,7 @@ def test_published_files_follow_the_umask(tmp_path, umask, mask, mode):
     with atomic_write(tmp_path / "a.txt", "w") as f:
         f.write("x")
     save_atomic({"w": 1}, tmp_path / "b.pt")
-    write_atomic(xr.Dataset({"v": ("x", [1.0])}), tmp_path / "c.nc")
+    write_atomic(xr.Dataset({"v": ("x", [1.0], {"units": "1", "long_name": "v"})}), tmp_path / "c.nc")
     for name in ("a.txt", "b.pt", "c.nc"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
 
@@ -57,7 +57,7 @@ WRITERS = {
     "checkpoint": ("from sharpness.train.checkpoint import save_atomic as w; import torch; big = {'w': torch.randn(4_000_000)}",
                    "w(big, TARGET)"),
     "store": ("from sharpness.store import write_atomic as w; import xarray as xr, numpy as np; "
-              "big = xr.Dataset({'v': ('x', np.random.rand(4_000_000))})", "w(big, TARGET)"),
+              "big = xr.Dataset({'v': ('x', np.random.rand(4_000_000), {'units': '1', 'long_name': 'v'})})", "w(big, TARGET)"),
     "archive": ("from sharpness.store.archive import write_archive as w; import numpy as np, pathlib; "
                 "pathlib.Path(TARGET + '.src').write_bytes(np.random.bytes(20_000_000))", "w(TARGET, TARGET + '.src', {}, 's')"),
 }

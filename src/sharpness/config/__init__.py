@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from . import dynamics, landscape, switching, toy  # noqa: F401  (each registers its kind)
+from ..atomic import longest_temporary_name
 from .base import KINDS, ConfigError, Study
 from .figures import check_figures
 from .schema import SCHEMA_PATH, check_schema, load_schema
@@ -30,6 +31,7 @@ def validate_config(config: dict) -> dict:
     for name in config["studies"]:
         if name in RESERVED_NAMES:
             raise ConfigError(f"config key 'studies.{name}': '{name}' is a folder of the pipeline's own (results/{name}/); give the study another name")
+        _check_name_length(name)
     for name, cfg in config["studies"].items():
         study = Study(name, cfg)
         study.check()
@@ -38,10 +40,38 @@ def validate_config(config: dict) -> dict:
     return config
 
 
+# The longest name of a file named after a study: its archive (results/archive/<study>.tar.gz),
+# written through a temporary file beside it. File systems allow 255 bytes per name.
+NAME_MAX = 255
+
+
+def _check_name_length(name: str) -> None:
+    longest = longest_temporary_name(f"{name}.tar.gz")
+    if longest > NAME_MAX:
+        raise ConfigError(f"config key 'studies.{name[:40]}…': a study name of {len(name.encode())} bytes; the files named "
+                          f"after it (its archive's temporary file: {longest} bytes) must fit the file system's "
+                          f"{NAME_MAX} bytes per name: at most {len(name.encode()) - (longest - NAME_MAX)} bytes")
+
+
+# Keys that make Snakemake evaluate the file as a YTE template (Python) while it loads it.
+YTE_KEYS = ("__use_yte__", "__definitions__", "__variables__")
+
+
 def load_config(path: str | Path) -> dict:
-    check_duplicate_keys([path])
-    with open(path) as f:
-        return validate_config(yaml.safe_load(f))
+    """Read a config file as plain data, refusing one that is a program: a YAML tag that builds
+    Python objects (``!!python/…``), or YTE keys, which Snakemake evaluates (even in a dry run)
+    before any check of ours could run. Then validate it."""
+    try:
+        check_duplicate_keys([path])
+        with open(path) as f:
+            config = yaml.safe_load(f)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not plain YAML data, refused (a tag such as !!python/… makes it a program): "
+                          f"{str(error).splitlines()[0]}") from None
+    if isinstance(config, dict) and (found := [key for key in YTE_KEYS if key in config]):
+        raise ConfigError(f"{path}: key {found[0]!r} makes Snakemake evaluate Python (YTE) in the config while "
+                          "loading it; refused (run only configs that are plain data)")
+    return validate_config(config)
 
 
 class _DuplicateKey(ValueError):

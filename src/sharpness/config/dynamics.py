@@ -157,6 +157,11 @@ class DynamicsStudy(Study, kind="dynamics"):
         """Steps at which the pure run ``run_name`` hands a checkpoint on to a branch."""
         return sorted({r.switch_step for r in self.runs.values() if r.switch_step and r.prefix.name == run_name})
 
+    def kept_checkpoints(self) -> dict[str, list[str]]:
+        folders = {f"results/{self.name}/seed{seed}/{run}/ckpt": self.checkpoint_steps(run)
+                   for seed in self.seeds for run in self.prefix_runs}
+        return {folder: [f"{folder}/step{t}.pt" for t in steps] for folder, steps in folders.items()}
+
     @property
     def per_seed_jobs(self) -> bool:
         """Whether one job trains all runs of a seed (``granularity: seed``)."""

@@ -16,6 +16,7 @@ from ..runspec import RunSpec
 from ..store import provenance_attrs, write_atomic
 from . import checkpoint as ckpt
 from .loop import Trainer
+from .ownership import LOCK_NAME, own_run
 
 
 def _usable_state(trainer, state_dir: Path, log) -> Path | None:
@@ -33,9 +34,30 @@ def _usable_state(trainer, state_dir: Path, log) -> Path | None:
         if trainer.accepts(state):
             return latest
         log(f"discarding resumable state in {state_dir}: written for other settings or by other code")
-        shutil.rmtree(state_dir)
+        _clear_state(state_dir)
         return None
     return None
+
+
+def _clear_state(state_dir: Path) -> None:
+    """Remove a run's resumable state but not its owner's lock file (see :mod:`.ownership`)."""
+    for entry in state_dir.iterdir():
+        if entry.name != LOCK_NAME:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
+def _kept_source(trainer, state_dir: Path, position: int, final_state: Path) -> Path:
+    """The state to publish as the kept checkpoint at ``position``: the run's own state there;
+    the final state only when the run diverged and stopped before it (the branch job then
+    records the divergence instead of failing). Never another position's state otherwise."""
+    source = ckpt.state_path(state_dir, position, trainer.unit)
+    if source.exists():
+        return source
+    if trainer.history.diverged and trainer.position < position:
+        return final_state
+    raise ckpt.CheckpointError(f"{source}: the state at {trainer.unit} {position} is missing, and the run reached "
+                               f"{trainer.unit} {trainer.position} without diverging; the kept checkpoint is not written "
+                               "from another position's state (the run must be trained again: remove its state folder)")
 
 
 def run_job(trainer, state_dir: str, final_checkpoint: str, run_netcdf: str, attrs: dict,
@@ -43,30 +65,34 @@ def run_job(trainer, state_dir: str, final_checkpoint: str, run_netcdf: str, att
     """Train and write ``run_netcdf`` (the trainer's ``run_dataset(attrs)``), ``final_checkpoint``
     and the checkpoints in ``keep`` (position → path). Resumes from ``state_dir`` if a job was
     interrupted, else from ``start_from`` (a prefix run's checkpoint at the switch), else from
-    initialisation."""
+    initialisation. The job owns the run while it runs (:func:`~.ownership.own_run`): a second
+    job of the same run waits, then refuses; one that lost the run stops without writing."""
     keep = dict(keep or {})
     state_dir = Path(state_dir)
-    resume = _usable_state(trainer, state_dir, log)
-    if resume is not None:
-        log(f"resuming from {resume}")
-        trainer.restore(resume)
-    elif start_from is not None:
-        log(f"starting from {start_from}")
-        trainer.restore(start_from, as_starting_point=True)
-    trainer.run(state_dir, keep)
-    final_state = ckpt.state_path(state_dir, trainer.position, trainer.unit)
-    if not final_state.exists():  # the starting point was already final (or diverged)
-        ckpt.save_atomic(trainer.state(), final_state)
-    for position, path in keep.items():
-        # A run that diverged before a switch hands its diverged state on, so the branch job
-        # records the divergence instead of failing.
-        source = ckpt.state_path(state_dir, position, trainer.unit)
-        ckpt.copy_atomic(source if source.exists() else final_state, path)
-    ckpt.copy_atomic(final_state, final_checkpoint)
-    write_atomic(trainer.run_dataset(attrs), run_netcdf)
-    # Finished: the resumable state has served its purpose. Keeping it would let a later,
-    # deliberate rerun (changed code, --forcerun) "resume" a run that is already complete.
-    shutil.rmtree(state_dir, ignore_errors=True)
+    with own_run(state_dir) as owner:
+        resume = _usable_state(trainer, state_dir, log)
+        if resume is not None:
+            log(f"resuming from {resume}")
+            trainer.restore(resume)
+        elif start_from is not None:
+            log(f"starting from {start_from}")
+            trainer.restore(start_from, as_starting_point=True)
+        trainer.run(state_dir, keep)
+        final_state = ckpt.state_path(state_dir, trainer.position, trainer.unit)
+        if not final_state.exists():  # the starting point was already final (or diverged)
+            ckpt.save_atomic(trainer.state(), final_state)
+        for position, path in keep.items():
+            owner.check()
+            ckpt.copy_atomic(_kept_source(trainer, state_dir, position, final_state), path)
+        owner.check()
+        ckpt.copy_atomic(final_state, final_checkpoint)
+        owner.check()
+        write_atomic(trainer.run_dataset(attrs), run_netcdf)
+        # Finished: the resumable state has served its purpose. Keeping it would let a later,
+        # deliberate rerun (changed code, --forcerun) "resume" a run that is already complete.
+        # Removed while the lock is held: a job waiting for it then finds no folder and starts
+        # a fresh one (the outputs it rewrites are the same).
+        shutil.rmtree(state_dir, ignore_errors=True)
     _remove_empty_parents(state_dir)
     log(trainer.summary())
 
