@@ -8,17 +8,24 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from sharpness.catalog import FIGURES, TABLES, entry
 from sharpness.config import Study, check_duplicate_keys, validate_config
-from sharpness.config.preflight import check_dataset_files, check_device
+from sharpness.config.preflight import (
+    check_device,
+    missing_inputs,
+    missing_inputs_warning,
+    stop_for_missing_inputs,
+)
 from sharpness.config.figures import plot_studies
 from sharpness.pipeline import step_module, study_rule_name
-from sharpness.imports import import_closure
+from sharpness.code_digest import write_digest
 
 # Rejects a malformed config naming the key, and fills the schema's defaults, before any job.
 check_duplicate_keys(workflow.configfiles)
 validate_config(config)
-# What the machine must have: the datasets' files (and, when a local run starts, a GPU for
-# its CUDA studies: see onstart in the Snakefile).
-check_dataset_files(config)
+# What the user must supply (datasets that are not downloaded, pretrained weights): listed here,
+# so that a dry run still plans; a real run stops before its first job (onstart in the Snakefile).
+MISSING_INPUTS = missing_inputs(config)
+if MISSING_INPUTS:
+    print(missing_inputs_warning(MISSING_INPUTS), file=sys.stderr)
 
 STUDIES = {name: Study(name, cfg) for name, cfg in config["studies"].items()}
 PLOTS = config["figures"]["plots"]
@@ -27,6 +34,10 @@ NAMESPACE = config["figures"]["namespace"]
 FIGURE_DIR = Path("results/figures", NAMESPACE).as_posix()
 TABLE_DIR = Path("results/tables", NAMESPACE).as_posix()
 REPORT_LOG_DIR = Path("logs/report", NAMESPACE).as_posix()
+# The claims ledger of the namespace: one file per id, then results/claims[-<namespace>].{nc,md}.
+CLAIMS_DIR = Path("results/claims", NAMESPACE).as_posix()
+LEDGER = "results/claims" + (f"-{NAMESPACE}" if NAMESPACE else "")
+CLAIMS_LOG_DIR = Path("logs/claims", NAMESPACE).as_posix()
 
 
 def studies_of(kind):
@@ -49,9 +60,14 @@ def canonical(value):
     return json.dumps(value, sort_keys=True)
 
 
+# One digest file per step: rewritten when its import closure's code changes (comments and
+# docstrings do not count), so it is the rule's single code input (sharpness.code_digest).
+CODE_DIR = "results/.code"
+
+
 def code(rule):
-    """The package files the step of ``rule`` imports: Snakemake does not track them itself."""
-    return [str(path) for path in import_closure(step_module(rule))]
+    """The code input of ``rule``: the digest of the package files its step imports."""
+    return write_digest(f"{CODE_DIR}/{rule}.sha256", [step_module(rule)])
 
 
 def dataset_file(wildcards):
@@ -108,18 +124,16 @@ def report_stores(fig_ids):
 
 def report_code(module):
     """A report job's code: its step, plus the report module that reduces and draws its ids."""
-    return sorted(
-        set(code("report"))
-        | {str(p) for p in import_closure(f"sharpness.report.{module}")}
+    return write_digest(
+        f"{CODE_DIR}/{study_rule_name('report', module)}.sha256",
+        [step_module("report"), f"sharpness.report.{module}"],
     )
 
 
-def all_archives():
-    """This config's study archives and every other archive already in results/archive."""
-    own = {f"results/archive/{s}.tar.gz" for s in STUDIES}
-    return sorted(
-        own | {p.as_posix() for p in Path("results/archive").glob("*.tar.gz")}
-    )
+def all_claim_files():
+    """This config's per-id claim files and every other one already in its namespace's folder."""
+    own = {f"{CLAIMS_DIR}/{i}.nc" for i in PLOTS}
+    return sorted(own | {p.as_posix() for p in Path(CLAIMS_DIR).glob("*.nc")})
 
 
 def all_targets():
@@ -134,4 +148,15 @@ def all_targets():
             targets += table_files(fig_id)
     targets += [f"results/archive/{s}.tar.gz" for s in STUDIES]
     targets.append("results/archive/SHA256SUMS")
+    targets += [f"{LEDGER}.nc", f"{LEDGER}.md"]
     return targets
+
+
+def present_archives():
+    """This config's archives and those of other configs in results/archive: only names a study
+    can have, so every config lists the same inputs (running another reruns nothing here).
+    """
+    present = [
+        p.as_posix() for p in Path("results/archive").glob("*.tar.gz") if study_of(p)
+    ]
+    return sorted(set(PLANNED_ARCHIVES) | set(present))

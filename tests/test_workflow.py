@@ -100,10 +100,11 @@ def _planned(workdir: Path) -> list[tuple[str, str]]:
 
 
 def _planned_after_editing(workdir: Path, module: str) -> list[tuple[str, str]]:
-    """The jobs a dry run plans once ``src/sharpness/<module>`` has an edit (then undone)."""
+    """The jobs a dry run plans once ``src/sharpness/<module>`` has a code edit (then undone; a
+    comment-only edit plans nothing: tests/test_workflow_code.py)."""
     path = workdir / "src/sharpness" / module
     original = path.read_text()
-    path.write_text(original + "\n# an edit\n")
+    path.write_text(original + "\n_EDITED = True\n")
     try:
         return _planned(workdir)
     finally:
@@ -209,14 +210,14 @@ def test_nothing_to_do_after_a_run(workflow):
     assert _planned(workflow) == []
 
 
-def test_every_netcdf_file_the_run_writes_has_cf_attributes_on_every_variable(workflow):
+def test_every_netcdf_file_the_run_writes_has_cf_attributes_on_every_variable_and_coordinate(workflow):
     """…and says which layout it is in, so that a reader can refuse another layout."""
     files = sorted((workflow / "results").rglob("*.nc"))
     assert len(files) > 30
     missing, unversioned = [], []
     for path in files:
         with xr.open_dataset(path) as ds:
-            missing += [f"{path.relative_to(workflow)}:{v}" for v in ds.data_vars if not {"units", "long_name"} <= set(ds[v].attrs)]
+            missing += [f"{path.relative_to(workflow)}:{v}" for v, var in ds.variables.items() if not {"units", "long_name"} <= set(var.attrs)]
             if ds.attrs.get("store_layout") != str(STORE_LAYOUT):
                 unversioned.append(path.relative_to(workflow))
     assert not missing, missing[:20]
@@ -224,11 +225,11 @@ def test_every_netcdf_file_the_run_writes_has_cf_attributes_on_every_variable(wo
 
 
 def test_every_rule_logs_where_the_readme_says(workflow):
-    """logs/<study>/…, logs/data/, logs/report/ and logs/archive/; each log ends with its timing."""
+    """logs/<study>/…, logs/data/, logs/report/, logs/claims/ and logs/archive/; each log ends with its timing."""
     logs = sorted((workflow / "logs").rglob("*.log"))
     top = {p.relative_to(workflow / "logs").parts[0] for p in logs}
-    assert top <= set(TINY_CONFIG["studies"]) | {"data", "report", "archive"}, top
-    assert {"data", "report", "archive"} <= top
+    assert top <= set(TINY_CONFIG["studies"]) | {"data", "report", "claims", "archive"}, top
+    assert {"data", "report", "claims", "archive"} <= top
     untimed = [p for p in logs if p.name != "checksums.log" and "step timing at" not in p.read_text()]
     assert not untimed, untimed[:5]
 
@@ -297,8 +298,10 @@ def test_editing_code_reruns_the_stages_that_use_it(workflow, module, expected, 
 
 
 def test_editing_one_kinds_report_redraws_its_figures_only(workflow):
+    # The claims reuse the report's reductions (last-quarter medians…), so the ledger is
+    # recomputed too; no other report module's figures are redrawn and nothing is retrained.
     jobs = _planned_after_editing(workflow, "report/dynamics.py")
-    assert {rule for rule, _ in jobs} == {"report__dynamics"}
+    assert {rule for rule, _ in jobs} == {"report__dynamics", "claims", "ledger"}
 
 
 def test_dynamics_study_store_and_figures(workflow):
@@ -358,6 +361,7 @@ def test_report_is_browsable(workflow):
     assert (workflow / "results/report.zip").stat().st_size > 10_000
     with zipfile.ZipFile(workflow / "results/report.zip") as archive:
         pages = "".join(archive.read(n).decode(errors="replace") for n in archive.namelist() if n.endswith((".html", ".js")))
+        assert any(n.endswith("/claims.md") for n in archive.namelist()), "the claims ledger is in the report"
     assert "ES-F5" in pages and "Undefined substitution" not in pages, "captions with |…| are escaped for reStructuredText"
 
 
@@ -381,6 +385,7 @@ def _assert_plans_every_stage(result: subprocess.CompletedProcess, configs: list
     """A dry run of ``configs`` together schedules every stage once per distinct run: each
     prefix and branch of a switching study, each run of a dynamics study, one archive per study."""
     from sharpness.config import Study, validate_config
+    from sharpness.pipeline import study_rule_name
 
     counts = {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.M)}
     studies = {}
@@ -395,8 +400,11 @@ def _assert_plans_every_stage(result: subprocess.CompletedProcess, configs: list
     if "switching" in kinds:
         switching = [s for s in studies if s.kind == "switching"]
         assert {"final_sharpness", "collect"} <= set(counts)
-        assert counts["train_prefix"] == sum(len(s.prefix_optimizers) * len(s.seeds) for s in switching)
-        assert counts.get("train_branch", 0) == sum(len(s.branch_runs()) * len(s.seeds) for s in switching)
+        per_run = [s for s in switching if not s.per_seed_jobs]  # the others: one train_seeds job per seed
+        assert counts.get("train_prefix", 0) == sum(len(s.prefix_optimizers) * len(s.seeds) for s in per_run)
+        assert counts.get("train_branch", 0) == sum(len(s.branch_runs()) * len(s.seeds) for s in per_run)
+        for study in (s for s in switching if s.per_seed_jobs):
+            assert counts[study_rule_name("train_seeds", study.name)] == len(study.seeds)
     if "dynamics" in kinds:
         dynamics = [s for s in studies if s.kind == "dynamics"]
         assert counts["dynamics_prefix"] == sum(len(s.prefix_runs) * len(s.seeds) for s in dynamics)
@@ -409,12 +417,7 @@ def _assert_plans_every_stage(result: subprocess.CompletedProcess, configs: list
 PAPER_CONFIGS = sorted((ROOT / "configs/paper").glob("*.yaml"))
 
 
-def test_a_dataset_not_on_disk_fails_the_dry_run_naming_the_key(workflow, tmp_path):
-    config = {"studies": {"c10": {**tiny_study(), "dataset": {"name": "cifar10", "download": False}}}}
-    path = tmp_path / "c10.yaml"
-    path.write_text(yaml.safe_dump(config))
-    result = _snakemake(workflow, "-n", "--configfile", str(path), check=False)
-    assert result.returncode != 0 and "studies.c10.dataset.download" in result.stdout + result.stderr
+# A dataset not on disk: listed by a dry run, a real run stopped (tests/test_workflow_code.py).
 
 
 def test_cuda_without_a_gpu_plans_but_stops_a_local_run_before_any_job(workflow, tmp_path):

@@ -1,9 +1,9 @@
 """Which package files a module really runs: its import closure, read from the source.
 
-Snakemake does not track modules a script imports, so each rule lists the closure of its step
-as inputs and reruns when one of them changes; resumable training state carries a digest of its
-trainer's closure, so state written by other code is never resumed. The closure is computed from the syntax tree (nothing is
-imported), so it costs a few milliseconds while the Snakefile is parsed: every ``import`` and
+Snakemake does not track modules a script imports, so each rule's code input is a digest of the
+closure of its step (:mod:`sharpness.code_digest`) and it reruns when that code changes;
+resumable training state carries a digest of its trainer's closure, so state written by other
+code is never resumed. The closure is computed from the syntax tree (nothing is imported), so it costs a few milliseconds while the Snakefile is parsed: every ``import`` and
 ``from … import`` of a ``sharpness`` module, anywhere in a module, and every package
 ``__init__`` on the way (Python runs those too).
 """

@@ -25,7 +25,9 @@ from pathlib import Path
 import torch
 
 from ..atomic import atomic_path
-from ..imports import import_closure
+from ..code_digest import files_digest
+from ..imports import PACKAGE_DIR, import_closure
+from .ownership import check_owned
 
 # The parts of the package whose code can change a trajectory: resumable state from other code is stale.
 _TRAJECTORY_CODE = ("data", "models", "optim", "train", "runspec.py")
@@ -33,15 +35,9 @@ _TRAJECTORY_CODE = ("data", "models", "optim", "train", "runspec.py")
 
 @lru_cache(maxsize=None)
 def code_digest(trainer_module: str = "sharpness.train.loop") -> str:
-    """SHA-256 over the source files of the trainer's import closure that can change a trajectory."""
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for path in import_closure(trainer_module):
-        relative = path.relative_to(root)
-        if relative.parts[0] in _TRAJECTORY_CODE:
-            digest.update(relative.as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+    """SHA-256 over the code (syntax trees without docstrings, as the workflow's code inputs:
+    :mod:`sharpness.code_digest`) of the trainer's import closure that can change a trajectory."""
+    return files_digest(p for p in import_closure(trainer_module) if p.relative_to(PACKAGE_DIR).parts[0] in _TRAJECTORY_CODE)
 
 
 class CheckpointError(ValueError):
@@ -78,7 +74,8 @@ def content_digest(obj) -> str:
 
 def save_atomic(obj: dict, path: str | os.PathLike) -> None:
     """torch.save ``obj`` with its content digest to a temporary file beside ``path``, synced,
-    then renamed over it."""
+    then renamed over it; not into a run folder this process no longer owns (:mod:`.ownership`)."""
+    check_owned(path)
     payload = {k: v for k, v in obj.items() if k != "sha256"}
     with atomic_path(path) as tmp:
         torch.save({**payload, "sha256": content_digest(payload)}, tmp)
