@@ -25,12 +25,19 @@ include: "rules/dynamics.smk"
 include: "rules/toy.smk"
 include: "rules/landscape.smk"
 include: "rules/report.smk"
+include: "rules/claims.smk"
 include: "rules/archive.smk"
 
 
-# Before the first job of a local run (not a dry run, and not on a cluster's nodes).
+# Before the first job of a run (not a dry run, and not on a cluster's nodes): the inputs only
+# the user can supply, and a GPU for a local run's CUDA studies.
 onstart:
+    stop_for_missing_inputs(MISSING_INPUTS)
     check_device(config, local=workflow.local_exec)
+    # Model sizes against top-k and memory: they need torch, so here, not on every parse.
+    from sharpness.config.model_size import check_model_sizes
+
+    check_model_sizes(config)
 
 
 rule all:

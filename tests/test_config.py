@@ -128,19 +128,9 @@ def test_default_config_is_valid_and_gets_defaults(config):
     assert study["sharpness"]["seed"] == 0
 
 
-# Configs that read pretrained weights the user provides: rejected until the file is there.
-NEEDS_WEIGHTS = {"ES-T2.yaml": "pretrained/vit_b_16-c867db91.pth"}
-
-
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").rglob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_config_is_valid(path, tmp_path, monkeypatch):
-    if path.name in NEEDS_WEIGHTS:
-        monkeypatch.chdir(tmp_path)
-        with pytest.raises(ConfigError, match=r"model\.weights.*never downloaded"):
-            load_config(path)
-        weights = tmp_path / NEEDS_WEIGHTS[path.name]
-        weights.parent.mkdir(parents=True)
-        weights.write_bytes(b"")
+    monkeypatch.chdir(tmp_path)  # without ES-T2's pretrained weights: a file to supply, not an error (preflight)
     load_config(path)
 
 
@@ -156,9 +146,3 @@ def test_study_derives_runs_and_accounting(config):
     assert study.epochs_naive() == (2 + 2 * n) * T * len(study.seeds)
 
 
-def test_missing_pretrained_weights_are_rejected_before_any_job(config, tmp_path):
-    config["studies"]["digits-switch"]["model"] = {"name": "vit_b16", "weights": str(tmp_path / "vit_b16.pth")}
-    with pytest.raises(ConfigError, match=r"studies\.digits-switch\.model\.weights.*never downloaded"):
-        validate_config(config)
-    (tmp_path / "vit_b16.pth").write_bytes(b"")
-    validate_config(config)

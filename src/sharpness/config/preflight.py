@@ -1,13 +1,17 @@
 """Checks of the machine a config will run on, before any job (no torch).
 
-A dataset that is neither prepared nor on disk, with ``download: false``, and ``device: cuda``
-on a machine without a GPU would otherwise fail seconds into the first job, after a traceback.
-The dataset check runs while the Snakefile is read; the device check when a run starts.
+Some inputs only the user can supply: a dataset with ``download: false`` that is neither
+prepared nor under ``data_root``, and pretrained weights (never downloaded). A config that needs
+them is still a valid plan: while the Snakefile is read they are listed as a warning block, file
+by file with how to make it, and a dry run goes on; a real run stops before its first job
+(``onstart`` in the Snakefile) with the same list. ``device: cuda`` on a machine without a GPU
+stops a local run there too; otherwise each would fail in its first job, after a traceback.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from .base import ConfigError, Study
@@ -36,15 +40,52 @@ def missing_dataset_files(study: Study, data_root: str, results: str = "results"
     return [f for f in NATIVE_FILES[dataset["name"]] if not (root / f).is_file() and not (root / f"{f}.gz").is_file()]
 
 
-def check_dataset_files(config: dict, results: str = "results") -> None:
+@dataclass(frozen=True)
+class MissingInput:
+    """Files a study needs that the user must provide, with the config key that names them."""
+
+    key: str
+    files: tuple[str, ...]
+    how: str
+
+    def __str__(self) -> str:
+        return f"config key '{self.key}': missing {', '.join(self.files)}; {self.how}"
+
+
+def missing_inputs(config: dict, results: str = "results") -> list[MissingInput]:
+    """Every input of the config's studies that is neither on disk nor made by the workflow."""
+    root = config.get("data_root", "data")
+    found = []
     for name, cfg in config["studies"].items():
-        missing = missing_dataset_files(Study(name, cfg), config.get("data_root", "data"), results)
+        missing = missing_dataset_files(Study(name, cfg), root, results)
         if missing:
-            raise ConfigError(
-                f"config key 'studies.{name}.dataset.download': false, and {cfg['dataset']['name']} is not under "
-                f"data_root={config.get('data_root', 'data')!r} (missing: {', '.join(missing)}); set download: true "
-                "or place the original files there"
-            )
+            found.append(MissingInput(
+                f"studies.{name}.dataset.download", tuple(str(Path(root, f)) for f in missing),
+                f"{cfg['dataset']['name']} is not downloaded (download: false): place the original files under "
+                f"data_root={root!r}, or set download: true",
+            ))
+        weights = cfg.get("model", {}).get("weights")
+        if weights and not Path(weights).expanduser().is_file():
+            found.append(MissingInput(
+                f"studies.{name}.model.weights", (weights,),
+                "pretrained weights are never downloaded: save torchvision's ViT-B/16 state_dict there, e.g. "
+                "torch.save(torchvision.models.vit_b_16(weights='IMAGENET1K_V1').state_dict(), path)",
+            ))
+    return found
+
+
+def missing_inputs_warning(missing: list[MissingInput]) -> str:
+    """The block a dry run prints: what to provide before a real run."""
+    rule = "-" * 78
+    lines = [rule, "Inputs to provide before a real run (it stops before its first job without them):"]
+    lines += [f"  - {item}" for item in missing]
+    return "\n".join([*lines, rule])
+
+
+def stop_for_missing_inputs(missing: list[MissingInput]) -> None:
+    """Stop a real run before its first job while a user-supplied input is missing."""
+    if missing:
+        raise ConfigError("\n".join(["inputs to provide before this run can start:", *(f"  - {m}" for m in missing)]))
 
 
 def gpu_visible() -> bool:

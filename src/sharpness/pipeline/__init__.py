@@ -15,6 +15,8 @@ import time
 import traceback
 from pathlib import Path
 
+from .heartbeat import heartbeat
+
 # rule name → step module under sharpness.pipeline
 STEPS = {
     "prepare_dataset": "prepare_dataset",
@@ -32,6 +34,9 @@ STEPS = {
     "landscape_analyse": "landscape.analyse",
     "report": "report",
     "archive": "archive",
+    "checksums": "checksums",
+    "claims": "claims",
+    "ledger": "ledger",
 }
 
 
@@ -55,10 +60,11 @@ def run_step(smk) -> None:
     # set before torch is imported by the step (torch reads it once, at import).
     os.environ["OMP_NUM_THREADS"] = str(max(1, int(smk.threads)))
     Path(smk.log[0]).parent.mkdir(parents=True, exist_ok=True)
-    with open(smk.log[0], "a", buffering=1) as handle:
+    with open(smk.log[0], "a", buffering=1) as handle, heartbeat(smk.log[0]) as pulse:
 
         def log(message: str) -> None:
             handle.write(message + "\n")
+            pulse.note(message)
 
         try:
             tic = time.perf_counter()
