@@ -1,6 +1,6 @@
 """SAM against GD and noisy SGD on a two-dimensional ravine: ravines Figs. 3–5 (BR-F3/F4/F5).
 
-f(w) = w₁²/(1 + w₂²/2) + w₂²/2 — our reading of the garbled formula (``../shared/EXPERIMENTS.md``):
+f(w) = w₁²/(1 + w₂²/2) + w₂²/2 — our reading of the garbled formula (``docs/experiments.md``, BR-F3):
 it equals w₁² + w₂²/2 on the axis w₂ = 0 and gets flatter in w₁ as |w₂| grows, so a drift in
 |w₂| is a drift towards flatter points. The Hessian's top eigenvalue along the path is recorded
 as its sharpness. Methods: ``gd`` (w ← w − η∇f), ``sam`` (normalized, at w + ρ∇f/‖∇f‖) and
