@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # daemons on import (pyproject.toml: the `slurm` extra is how users install it).
 SLURM_PLUGIN := $(VENV)/slurm-plugin
 
-.PHONY: run test lint dry-run clean-results
+.PHONY: run test lint docs dry-run clean-results
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,12 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile rules
 
-# The plan as jobs per rule (a full dry run lists every job's ~40 code inputs).
+# The documentation site (mkdocs.yml) into site/, offline; --strict fails on any warning,
+# a broken link or a docstring mkdocstrings cannot read.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict -d site
+
+# The plan as jobs per rule (a full dry run lists every job with its inputs and outputs).
 dry-run: $(STAMP)
 	$(BIN)/snakemake -n --quiet rules --profile profiles/default
 

@@ -85,11 +85,11 @@ def test_the_plan_command_prints_every_study_and_a_total(capsys):
     assert main(["plan", "no-such.yaml"]) == 1
 
 
-def test_the_readme_quotes_the_paper_catalogue_plan_as_it_is():
+def test_the_slurm_guide_quotes_the_paper_catalogue_plan_as_it_is():
     import re
     from pathlib import Path
 
-    readme = Path("README.md").read_text()
-    quoted = re.search(r"<!-- plan:begin -->\n```text\n(.*)\n```\n<!-- plan:end -->", readme).group(1)
+    guide = Path("docs/slurm.md").read_text()
+    quoted = re.search(r"<!-- plan:begin -->\n```text\n(.*)\n```\n<!-- plan:end -->", guide).group(1)
     configs = {p: load_config(p) for p in sorted(Path("configs/paper").glob("*.yaml"))}
     assert quoted == render(plan(configs), None).splitlines()[-1]
