@@ -34,7 +34,7 @@ def switching_store(finals: dict[str, dict[tuple[str, int], list[float]]], T: in
     ds["diverged"] = (("seed", "direction", "switch_epoch"), np.zeros((n_seeds, len(directions), len(switch_epochs)), int))
     labels = {label for d in directions for label in d.split("->")}
     settings = {label: {"rho": 0.1, **SGD} if "sam" in label else dict(SGD) for label in labels} | (optimizers or {})
-    return ds.assign_attrs(study="toy", config=json.dumps({"batch_size": 8, "optimizers": settings}))
+    return ds.assign_attrs(study="toy", config=json.dumps({"batch_size": 8, "loss": "cross_entropy", "optimizers": settings}))
 
 
 def verdict(claim_id: str, store, options=None):
@@ -136,13 +136,17 @@ def spectrum_store(frobenius, gamma=2.0, alignment=0.99, lambda_max=(1.0, 0.8)) 
     """SGD->SAM pure runs with checkpoint spectra of optimizers (sgd, sam) over three seeds."""
     store = switching_store({"test_error": {("sgd->sam", 4): [0.2] * 3, ("sgd->sam", 0): [0.1] * 3},
                           "lr": {("sgd->sam", 4): [0.1] * 3, ("sgd->sam", 0): [0.1] * 3},
-                          "grad_norm": {("sgd->sam", 4): [2.0] * 3, ("sgd->sam", 0): [2.0] * 3}})
+                          "grad_norm": {("sgd->sam", 4): [2.0] * 3, ("sgd->sam", 0): [2.0] * 3},
+                          "train_loss": {("sgd->sam", 4): [1e-3] * 3, ("sgd->sam", 0): [1e-3] * 3}})
+    store["train_converged"] = xr.ones_like(store.lr.isel(epoch=0, drop=True), dtype=int)
     dims = ("optimizer", "seed", "checkpoint_epoch")
     spectra = xr.Dataset(
         {
             "frobenius_sq": (dims, np.broadcast_to(np.asarray(frobenius, float)[:, :, None], (2, 3, 1))),
             "gamma": (dims, np.full((2, 3, 1), gamma)),
             "trace": (dims, np.full((2, 3, 1), 1.0)),
+            "frobenius_sq_ci95": (dims, np.full((2, 3, 1), 0.0)),
+            "trace_frobenius_exact": (dims, np.full((2, 3, 1), 1)),
             "spectrum_eigenvalues": (dims + ("spectrum_eig_index",), np.broadcast_to(np.asarray(lambda_max)[:, None, None, None], (2, 3, 1, 1))),
             "power_alignment": (dims + ("hvp_step",), np.full((2, 3, 1, 6), alignment)),
         },
@@ -175,8 +179,9 @@ def _every_kind_store() -> xr.Dataset:
     directions = ["sgd->sam", "sam->sgd", "sgd->asam", "sgd->usam", "adamw->sam", "sam_r2->sgd", "sgd->at",
                   "sgd->eigen_sam", "sgd->eigen_p400", "sgd->eigen_a05"]
     runs = [(d, s) for d in directions for s in (0, 2, 3, 4)]
-    names = ("test_error", "test_loss", "robust_test_error", "lambda_max", "lr", "grad_norm")
+    names = ("test_error", "test_loss", "robust_test_error", "lambda_max", "lr", "grad_norm", "train_loss")
     store = switching_store({name: {run: rng.uniform(0.05, 0.5, 3) for run in runs} for name in names}, optimizers=eigen)
+    store["train_converged"] = xr.ones_like(store.lr.isel(epoch=0, drop=True), dtype=int)
     spectra = spectrum_store(rng.uniform(0.1, 1, (2, 3))).drop_vars(list(store.data_vars) + ["direction", "switch_epoch", "epoch"], errors="ignore")
     return store.merge(spectra.assign_coords(optimizer=["sgd", "sam"]))
 
