@@ -8,7 +8,6 @@ Snakefile builds them while it is parsed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 from ..runspec import OPTIMIZER_TYPES
@@ -97,7 +96,6 @@ class Study:
         if "dataset" in self.cfg:
             check_dataset(f"{self.where}.dataset", self.cfg["dataset"])
             check_subset_sizes(self.where, self.cfg["dataset"], self.subset_sizes())
-        check_pretrained_weights(f"{self.where}.model", self.cfg["model"])
 
     @property
     def horizon(self) -> int:
@@ -108,6 +106,10 @@ class Study:
         """Per-run files worth keeping (the workflow's targets): a missing one is rebuilt by a
         plain run, even when the study's store is up to date."""
         return []
+
+    def kept_checkpoints(self) -> dict[str, list[str]]:
+        """Each checkpoint folder the study's prefix runs fill → the files it must hold."""
+        return {}
 
     def subset_sizes(self) -> dict[str, int | None]:
         """The fixed training subsets the study measures on, by config key (sizes in examples)."""
@@ -149,7 +151,7 @@ def check_dataset(where: str, dataset: dict) -> None:
 
 # Training examples of each image dataset as the pipeline splits it (digits: its fixed
 # stratified 80 % split), so that subsets larger than the data are caught before any job.
-TRAIN_SIZES = {"digits": 1437, "mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000, "cifar100": 50000, "svhn": 73257}
+TRAIN_SIZES = {"digits": 1437, "mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000, "cifar100": 50000, "svhn": 73257, "synthetic_cifar10": 50000}
 
 
 def check_subset_sizes(where: str, dataset: dict, subsets: dict[str, int | None]) -> None:
@@ -163,14 +165,3 @@ def check_subset_sizes(where: str, dataset: dict, subsets: dict[str, int | None]
     for key, n in subsets.items():
         if n is not None and n > available:
             raise ConfigError(f"config key '{where}.{key}': {n} is more than the {available} training examples of this study's data")
-
-
-def check_pretrained_weights(where: str, model: dict) -> None:
-    """Pretrained weights are read from the user's file, never fetched: a missing file stops
-    the workflow before any job (a cluster job would fail hours later otherwise)."""
-    weights = model.get("weights")
-    if weights and not Path(weights).expanduser().is_file():
-        raise ConfigError(
-            f"config key '{where}.weights': no file {weights!r}. Pretrained weights are never downloaded: "
-            "save a torchvision ViT-B/16 state_dict there (e.g. torchvision.models.ViT_B_16_Weights.IMAGENET1K_V1) and rerun"
-        )

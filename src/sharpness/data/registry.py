@@ -10,6 +10,7 @@ from .digits import load_digits_dataset
 from .label_noise import with_label_noise
 from .hashing import tensor_sha256
 from .subset import select_subset
+from .synthetic import load_synthetic_cifar10
 from .tensors import DatasetTensors
 from .text import DEFAULT_CONTEXT, SequenceTensors, load_pydoc_topics, load_tiny_shakespeare
 from .torchvision_sources import load_cifar10, load_cifar100, load_fashion_mnist, load_mnist, load_svhn
@@ -25,6 +26,7 @@ _IMAGE_DATASETS: dict[str, Loader] = {
     "cifar10": load_cifar10,
     "cifar100": load_cifar100,
     "svhn": load_svhn,
+    "synthetic_cifar10": load_synthetic_cifar10,
 }
 _SEQUENCE_DATASETS: dict[str, Loader] = {
     "tiny_shakespeare": load_tiny_shakespeare,

@@ -218,7 +218,7 @@ def _converged(ritz: _RitzPairs, k: int, tol: float, dtype: torch.dtype) -> torc
 
 def _krylov_capacity(k: int, dim: int, krylov_dim: int | None) -> int:
     # Default: room for k wanted pairs plus enough fresh directions per restart cycle that the
-    # restart loss stays small; measured on the benchmark CNN (README_API.md).
+    # restart loss stays small; measured on the benchmark CNN (docs/api.md).
     capacity = max(2 * k + 10, 20) if krylov_dim is None else int(krylov_dim)
     if capacity <= k and capacity < dim:
         raise ValueError(f"krylov_dim must exceed k={k}, got {capacity}")

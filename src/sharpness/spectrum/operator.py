@@ -48,7 +48,8 @@ class HessianOperator(ParameterSnapshot):
     ``method="finite_difference"`` takes central differences of gradients,
     ``(∇L(θ + εv) − ∇L(θ − εv)) / 2ε``: two gradient passes and no second-order graph, so it
     costs about two gradients where double backward through conv/BatchNorm costs several.
-    It is approximate: see :func:`finite_difference_step` for ε and the error it gives.
+    It is approximate and needs a loss that is smooth at θ (not ReLU networks): see
+    :func:`finite_difference_step` for ε, the error it gives and where it fails.
     """
 
     def __init__(
@@ -259,16 +260,18 @@ def finite_difference_step(dtype: torch.dtype, theta_norm: float, v_norm: float)
     """ε of the central-difference HVP: the step along ``v`` is ε‖v‖ = √u·(1 + ‖θ‖), with u the
     unit roundoff of ``dtype``.
 
-    Central differences err by O(ε²‖v‖³‖∇³L‖) (truncation) plus O(u/ε) (rounding). The cube
-    root of u would balance the two for a smooth loss, but networks with ReLU or max-pooling are
-    piecewise smooth: a step that carries a unit across its kink adds an error the exact HVP does
-    not have, so the step is kept at √u, where truncation is still negligible. Measured against the
-    exact double-backward HVP on the small test models (tests/test_spectrum_operator.py, 20 random
-    vectors each): relative error ‖Hv_fd − Hv‖/‖Hv‖ below 3e-7 in float64; in float32 below 3e-4
-    for smooth models (tanh) and a median below 3e-3 for ReLU/max-pool models with BatchNorm,
-    where a rare product that crosses a kink can be off by far more. Use it where a gradient is
-    much cheaper than a double backward (conv/BatchNorm on CUDA) and λmax to ~1e-3 suffices; the
-    exact methods stay the default.
+    Central differences err by O(ε²‖v‖³‖∇³L‖) (truncation) plus O(u/ε) (rounding); √u keeps
+    truncation negligible and rounding small. Measured against the exact double-backward HVP on
+    the small test models (tests/test_spectrum_operator.py, 20 random vectors each): relative
+    error ‖Hv_fd − Hv‖/‖Hv‖ below 3e-7 in float64; in float32 below 3e-4 for smooth models
+    (tanh) and a median below 3e-3 for the small ReLU/max-pool models.
+
+    It needs a loss twice differentiable at θ. A ReLU network whose pre-activations are exactly
+    zero at θ (zero padding of bias-free convolutions, dead units) has a kink there: the
+    gradient jumps across θ along v and the quotient grows like 1/ε instead of converging. On
+    ResNet-20 (benchmarks/spectrum_gpu.py, CPU) the error was 0.2 at ε‖v‖ = 1e-3 and grew as
+    the step shrank, in float64 as in float32. Use it for smooth networks (tanh, GELU, softplus);
+    for ReLU networks keep the exact methods, which take the kink's second derivative as 0.
     """
     unit_roundoff = torch.finfo(dtype).eps / 2
     return unit_roundoff ** 0.5 * (1.0 + theta_norm) / v_norm
@@ -278,7 +281,7 @@ def _resolve_method(method: HvpMethod) -> str:
     if method != "auto":
         return method
     # Double backward through a retained gradient graph is the fastest HVP measured on CPU
-    # (benchmarks/spectrum.py, README_API.md): 1.1-1.3x the time of a full-data gradient,
+    # (benchmarks/spectrum.py, docs/api.md): 1.1-1.3x the time of a full-data gradient,
     # against 2.4-2.6x when the graph is rebuilt per HVP and 2.9-3.6x for forward-over-reverse,
     # which redoes the forward and backward passes every time. No CUDA measurement was possible
     # for this package, so CUDA gets the same choice rather than an unmeasured one.

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The GPU check, in one script, for a GPU machine with no internet (about 8 minutes):
+#   1. installs what the machine's Python lacks from wheels carried beside the repository (.whl/),
+#   2. runs the CUDA tests (pytest -m cuda),
+#   3. runs the smoke pipeline (configs/smoke/gpu.yaml: WRN-16-8, both switching directions,
+#      Hessians, spectra, figures, claims, archive) through snakemake, timed,
+#   4. measures training throughput on every fast path (benchmarks/sam_throughput.py) and writes
+#      the throughput table that `sharpness plan --gpu` prices configs with, and the aggregate
+#      throughput of k = 1, 4, 8 runs sharing the GPU (benchmarks/parallel_throughput.py),
+#   5. measures the Hessian engine at paper shape against PyHessian (benchmarks/spectrum_gpu.py),
+# and prints one table at the end. Each part's output is saved in $OUT (default results/gpu_check).
+#
+# On a machine with internet, fetch the wheels once (Python version and platform of the GPU
+# machine; `pip download` resolves the dependencies for that platform):
+#   python3 -m pip download -d .whl --only-binary=:all: --python-version 3.12 --implementation cp \
+#       --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+#       'snakemake>=9,<10' netCDF4 jsonschema tabulate pyhessian
+# then copy .whl/ next to this repository's top level on the GPU machine and run
+#   bash benchmarks/gpu_check.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+WHEELS=${WHEELS:-.whl}
+OUT=${OUT:-results/gpu_check}
+mkdir -p "$OUT"
+export MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 PYTHONUNBUFFERED=1
+
+# -- 1. what is missing ---------------------------------------------------------------------
+missing=$("$PY" - <<'PY'
+import importlib.util
+needed = {"snakemake": "snakemake", "netCDF4": "netCDF4", "jsonschema": "jsonschema", "xarray": "xarray",
+          "seaborn": "seaborn", "scipy": "scipy", "sklearn": "scikit-learn", "yaml": "pyyaml",
+          "tabulate": "tabulate", "pytest": "pytest", "pyhessian": "pyhessian"}
+print(" ".join(pkg for module, pkg in needed.items() if importlib.util.find_spec(module) is None))
+PY
+)
+if [ -n "$missing" ]; then
+  if ! ls "$WHEELS"/*.whl >/dev/null 2>&1; then
+    echo "missing: $missing; no wheels in $WHEELS/ (see the top of this script for how to fetch them)" >&2
+    exit 1
+  fi
+  echo "installing from $WHEELS/: $missing"
+  "$PY" -m pip install -q --no-index --find-links "$WHEELS" --no-compile --target /tmp/sharpness-site $missing || exit 1
+  export PYTHONPATH=/tmp/sharpness-site:${PYTHONPATH:-}
+fi
+export PYTHONPATH=$PWD/src:${PYTHONPATH:-}
+"$PY" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'" || exit 1
+
+# -- 2. CUDA tests --------------------------------------------------------------------------
+"$PY" -m pytest -q -p no:cacheprovider -m cuda tests 2>&1 | tee "$OUT/cuda_tests.log"
+tests=$(tail -1 "$OUT/cuda_tests.log")
+
+# -- 3. the smoke pipeline ------------------------------------------------------------------
+start=$(date +%s)
+"$PY" -m snakemake --cores 4 --configfile configs/smoke/gpu.yaml --forceall --quiet progress > "$OUT/smoke.log" 2>&1
+smoke_rc=$?
+smoke_s=$(( $(date +%s) - start ))
+tail -5 "$OUT/smoke.log"
+
+# -- 4. training throughput, every fast path ------------------------------------------------
+gpu=$("$PY" -c "import torch, re; print(re.sub(r'[^A-Za-z0-9]+', '-', torch.cuda.get_device_name()).strip('-').lower())")
+"$PY" benchmarks/sam_throughput.py --device cuda --models ResNet-20 ResNet-18 WRN-16-8 \
+    --paths plain channels_last channels_last+bfloat16 channels_last+bfloat16+compile \
+    --table "benchmarks/throughput/$gpu.json" 2>&1 | tee "$OUT/throughput.log"
+cp "benchmarks/throughput/$gpu.json" "$OUT/" 2>/dev/null
+
+# -- 4b. several runs per GPU (parallel_runs) ----------------------------------------------
+for model in ResNet-20 WRN-16-8; do
+  "$PY" benchmarks/parallel_throughput.py --device cuda --model "$model" --k 1 4 8 2>&1 | tee -a "$OUT/parallel.log"
+done
+
+# -- 5. the Hessian engine at paper shape ---------------------------------------------------
+"$PY" benchmarks/spectrum_gpu.py --device cuda 2>&1 | tee "$OUT/spectrum.log"
+
+# -- one table ------------------------------------------------------------------------------
+{
+  echo
+  echo "| check | result |"
+  echo "|---|---|"
+  echo "| GPU, torch | $("$PY" -c "import torch; print(torch.cuda.get_device_name(), torch.__version__)") |"
+  echo "| CUDA tests | $tests |"
+  echo "| smoke pipeline (configs/smoke/gpu.yaml) | exit $smoke_rc, ${smoke_s} s wall |"
+  grep -E "^ +(plain|channels_last)" "$OUT/throughput.log" | sed -E 's/^ +/| throughput: /; s/ +our SAM/ | our SAM/; s/$/ |/'
+  grep -E "^(ResNet|WRN)" "$OUT/throughput.log" | sed -E 's/^/| reference: /; s/$/ |/'
+  grep -E "^(device|k = )" "$OUT/parallel.log" | sed -E 's/^/| parallel runs: /; s/$/ |/'
+  grep -E "^(double_backward|finite_difference|PyHessian|top-5|one full-data)" "$OUT/spectrum.log" | sed -E 's/^/| spectrum: /; s/$/ |/'
+} | tee "$OUT/summary.md"
