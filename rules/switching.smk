@@ -2,11 +2,18 @@
 # prefixes), branches resume a prefix checkpoint at t and switch optimizer; then final and
 # checkpoint Hessians, and one store per study.
 
+from sharpness.pipeline.stale import mark_incomplete_checkpoint_folders
+
 SWITCHING = studies_of("switching")
 # Studies whose runs are trained one job per run (train_prefix, train_branch), and those trained
 # one job per seed (a train_seeds rule of their own: its outputs are the study's run folders).
 PER_RUN = [name for name, s in SWITCHING.items() if not s.per_seed_jobs]
 PER_SEED = [name for name, s in SWITCHING.items() if s.per_seed_jobs]
+# A checkpoint folder that lost a kept checkpoint is an output Snakemake will not look into:
+# marked here, so a plain run retrains its prefix (sharpness.pipeline.stale).
+mark_incomplete_checkpoint_folders(
+    {f: files for s in SWITCHING.values() for f, files in s.kept_checkpoints().items()}
+)
 
 
 wildcard_constraints:
@@ -97,12 +104,14 @@ for _name in PER_SEED:
             f"logs/{_name}/seed{{seed}}/train.log",
         conda:
             "../envs/torch.yaml"
+        threads: study_resources(_name)["cpus_per_task"] if _study.cfg["parallel_runs"] > 1 else 1
         resources:
-            **study_resources(_name, runs=len(_study.run_names)),
+            **study_resources(_name, runs=_study.job_waves()),
         params:
             plan=lambda wc, s=_study: json.dumps(
                 s.seed_plan(int(wc.seed)), sort_keys=True
             ),
+            parallel_runs=_study.cfg["parallel_runs"],
             seed_dir=f"results/{_name}/seed{{seed}}",
             state_dir=f"results/{_name}/.state/seed{{seed}}",
         script:
@@ -129,6 +138,13 @@ rule final_sharpness:
         **TRAIN_RESOURCES,
     params:
         settings=lambda wc: canonical(SWITCHING[wc.study].cfg["sharpness"]),
+        specs=lambda wc: canonical(
+            {
+                f"results/{wc.study}/seed{wc.seed}": SWITCHING[wc.study].seed_specs(
+                    int(wc.seed)
+                )
+            }
+        ),
     script:
         "scripts/run_rule.py"
 
@@ -157,6 +173,12 @@ for _name in PER_SEED:
             **study_resources(_name, runs=len(_study.seeds)),
         params:
             settings=canonical(_study.cfg["sharpness"]),
+            specs=canonical(
+                {
+                    f"results/{_name}/seed{s}": _study.seed_specs(s)
+                    for s in _study.seeds
+                }
+            ),
         script:
             "scripts/run_rule.py"
 
@@ -182,6 +204,13 @@ rule spectrum:
         **TRAIN_RESOURCES,
     params:
         settings=lambda wc: canonical(SWITCHING[wc.study].spectrum),
+        specs=lambda wc: canonical(
+            {
+                f"results/{wc.study}/seed{wc.seed}/{wc.opt}": SWITCHING[
+                    wc.study
+                ].seed_specs(int(wc.seed))[wc.opt]
+            }
+        ),
     script:
         "scripts/run_rule.py"
 
@@ -213,6 +242,13 @@ for _name in [n for n in PER_SEED if SWITCHING[n].spectrum]:
             **study_resources(_name, runs=len(_study.spectrum_files())),
         params:
             settings=canonical(_study.spectrum),
+            specs=canonical(
+                {
+                    f"results/{_name}/seed{s}/{opt}": _study.seed_specs(s)[opt]
+                    for s in _study.seeds
+                    for opt in _study.spectrum["runs"]
+                }
+            ),
         script:
             "scripts/run_rule.py"
 

@@ -77,6 +77,11 @@ class SwitchingStudy(Study, kind="switching"):
     def result_files(self) -> list[str]:
         return [f for seed in self.seeds for name in ("run.nc", "final.pt") for f in self.seed_files(seed, name)]
 
+    def kept_checkpoints(self) -> dict[str, list[str]]:
+        folders = {f"results/{self.name}/seed{seed}/{opt}/ckpt": self.checkpoint_epochs(opt)
+                   for seed in self.seeds for opt in self.prefix_optimizers}
+        return {folder: [f"{folder}/epoch{t}.pt" for t in epochs] for folder, epochs in folders.items()}
+
     def spectrum_files(self) -> list[str]:
         """The spectrum.nc of every measured pure run (none without a spectrum section)."""
         if not self.spectrum:
@@ -140,6 +145,17 @@ class SwitchingStudy(Study, kind="switching"):
             plan.append(dict(run=self.run_name(f"{first}->{second}", t), spec=spec, start_from=f"{first}/ckpt/epoch{t}.pt"))
         return plan
 
+    def job_waves(self) -> int:
+        """How many runs' time a per-seed job takes: its prefixes, then its branches, each
+        ``parallel_runs`` at a time."""
+        k = self.cfg.get("parallel_runs", 1)
+        prefixes, branches = len(self.prefix_optimizers), len(self.branch_runs())
+        return -(-prefixes // k) + -(-branches // k)
+
+    def seed_specs(self, seed: int) -> dict[str, dict]:
+        """Run folder → spec of every run of one seed: the run its files must record."""
+        return {item["run"]: item["spec"] for item in self.seed_plan(seed)}
+
     def epochs_naive(self) -> int:
         """Epochs one full run per distinct schedule would train (pure runs counted once)."""
         schedules = len(self.prefix_optimizers) + len(self.directions) * len(self.interior_switch_epochs)
@@ -149,6 +165,8 @@ class SwitchingStudy(Study, kind="switching"):
     def check(self) -> None:
         super().check()
         where, s = self.where, self.cfg
+        if s.get("parallel_runs", 1) > 1 and s["granularity"] != "seed":
+            raise ConfigError(f"config key '{where}.parallel_runs': runs share a job only with granularity: seed")
         for i, t in enumerate(s["switching"]["switch_epochs"]):
             if t > self.epochs:
                 raise ConfigError(f"config key '{where}.switching.switch_epochs.{i}': {t} is past epochs={self.epochs}")
