@@ -12,14 +12,14 @@ SLURM_PLUGIN := $(VENV)/slurm-plugin
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install -qq --upgrade pip
 	# The CUDA build of torch that lies on this machine's disk; it runs on the CPU too.
-	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install -qq torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -qq -e '.[test]'
 	touch $(STAMP)
 
 $(SLURM_PLUGIN)/.installed: $(STAMP)
-	$(BIN)/pip install --quiet --no-deps --target $(SLURM_PLUGIN) 'snakemake-executor-plugin-slurm>=1.0,<3' 'snakemake-executor-plugin-slurm-jobstep<1'
+	$(BIN)/pip install -qq --no-deps --target $(SLURM_PLUGIN) 'snakemake-executor-plugin-slurm>=1.0,<3' 'snakemake-executor-plugin-slurm-jobstep<1'
 	touch $@
 
 run: $(STAMP)
