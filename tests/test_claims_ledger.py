@@ -5,6 +5,7 @@ The claims here are throw-away ones, registered into an empty registry for each 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -240,7 +241,7 @@ def test_render_markdown_states_provenance_counts_and_every_claim(claims, tmp_pa
     text = render_markdown(read(tmp_path / "claims.nc"))
     revision = json.loads(read(tmp_path / "claims.nc").attrs["run_git_revisions"])[0][:10]
     threads = torch.get_num_threads()
-    assert f"git {revision}" in text and f"{threads} threads per job" in text and "seeds per study: 4" in text
+    assert f"git {revision}" in text and f"torch threads per job: {threads}," in text and "seeds per study: 4" in text
     assert "**5 claims, 5 rows (claim × study):** 2 reproduced, 1 not reproduced, 1 inconclusive, 1 not run" in text
     assert text.index("## late-sam") < text.index("## sam-eos")
     # ours: estimate [interval] units, n, at 3 significant digits; the rule names its interval method
@@ -259,9 +260,9 @@ def test_readme_block_is_rewritten_between_its_markers_only(claims, tmp_path):
     once = replace_readme_block(readme, block)
     assert once.startswith("# Title\n\nprose before\n\n") and once.endswith(f"{README_END}\n\nprose after\n")
     assert "stale table" not in once and replace_readme_block(once, block) == once
-    assert block.startswith("Generated from results/claims.nc of a run at git ") and "threads per job, 20" in block
-    assert "| LS-F3/gap-positive | statement of gap-positive | quantity of gap-positive > 0; 95 % t-interval of the mean " \
-           "| reproduced | 2.5 [0.446, 4.55] points | 4 |" in block
+    assert block.startswith("Generated from results/claims.nc of a run at git ") and "torch threads per job: " in block and "claims, " in block
+    assert re.search(r"\| LS-F3/gap-positive \| [\w-]+ \| statement of gap-positive \| quantity of gap-positive > 0 "
+                     r"\| reproduced \| 2\.5 \[0\.446, 4\.55\] points \| 4 \|", block)
     with pytest.raises(ValueError, match="claims:begin"):
         replace_readme_block("# no markers\n", block)
 
@@ -277,7 +278,7 @@ def test_cli_prints_filters_and_rewrites_the_readme(claims, tmp_path, capsys):
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{README_BEGIN}\n{README_END}\n")
     assert main(["claims", str(tmp_path), "--namespace", "paper", "--readme", str(readme)]) == 0
-    assert f"Generated from {tmp_path}/claims-paper.nc of a run" in readme.read_text()
+    assert "Generated from results/claims-paper.nc of a run" in readme.read_text()
     assert "LB-F1/edge-ratio" in readme.read_text()
 
 

@@ -83,7 +83,7 @@ def claims(results: str, namespace: str, verdict: str | None, readme: str | None
         print(text.render_markdown(ledger), end="")
         return 0
     try:
-        rewritten = text.replace_readme_block(Path(readme).read_text(), text.readme_block(ledger, path.as_posix()))
+        rewritten = text.replace_readme_block(Path(readme).read_text(), text.readme_block(ledger, f"results/{path.name}"))
     except ValueError as error:
         print(f"{readme}: {error}", file=sys.stderr)
         return 1

@@ -31,7 +31,7 @@ def provenance_line(ds: xr.Dataset) -> str:
     first, last = ds.attrs.get("evaluated_from", "")[:10], ds.attrs.get("evaluated_to", "")[:10]
     date = first if first == last else f"{first} to {last}"
     return (f"git {_listed(ds, 'run_git_revisions', _revision)}, {_listed(ds, 'run_cpus')}, "
-            f"{_listed(ds, 'run_threads_per_job')} threads per job, {date or 'date unknown'}")
+            f"torch threads per job: {_listed(ds, 'run_threads_per_job')}, {date or 'date unknown'}")
 
 
 def estimate_text(row: dict) -> str:
@@ -46,6 +46,8 @@ def estimate_text(row: dict) -> str:
     else:
         interval = f" [{low:.3g}, {high:.3g}]"
     units = "" if row["quantity_units"] in ("", "1") else f" {row['quantity_units']}"
+    if np.isfinite(low) and np.isfinite(high) and abs(value) < 1e-12 * max(abs(low), abs(high)):
+        value = 0.0  # a mean of differences that cancel, up to rounding
     return f"{value:.3g}{interval}{units}"
 
 
@@ -103,10 +105,13 @@ README_BEGIN, README_END = "<!-- claims:begin -->", "<!-- claims:end -->"
 
 
 def readme_block(ds: xr.Dataset, source: str) -> str:
-    """A compact table of the ledger under one line naming the run it came from."""
-    lines = [[r["claim_id"], r["statement"], rule_text(r), r["verdict"], estimate_text(r), r["n"]] for r in rows(ds)]
-    header = ["claim", "statement", "rule", "verdict", "estimate [interval]", "n"]
-    return f"Generated from {source} of a run at {provenance_line(ds)}.\n\n" + _table(header, lines) + "\n"
+    """A compact table of the ledger under one line naming the run it came from (the intervals'
+    methods and each row's note are in ``claims.md``)."""
+    lines = [[r["claim_id"], r["study"] or "—", r["statement"], f"{r['quantity']} {r['rule']}", r["verdict"], estimate_text(r), r["n"]]
+             for r in rows(ds)]
+    header = ["claim", "study", "statement", "rule", "verdict", "estimate [interval]", "n"]
+    return (f"Generated from {source} of a run at {provenance_line(ds)}. {verdict_counts(ds)}\n\n"
+            + _table(header, lines) + "\n")
 
 
 def replace_readme_block(readme: str, block: str) -> str:
