@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(SLURM_PLUGIN)/.installed: $(STAMP)
-	$(BIN)/pip install -qq --no-deps --target $(SLURM_PLUGIN) 'snakemake-executor-plugin-slurm>=1.0,<3' 'snakemake-executor-plugin-slurm-jobstep<1'
+	$(BIN)/pip install -qq --no-deps --target $(SLURM_PLUGIN) 'snakemake-executor-plugin-slurm>=2.1,<3' 'snakemake-executor-plugin-slurm-jobstep<1'
 	touch $@
 
 run: $(STAMP)
