@@ -21,6 +21,7 @@ if PLOTS:
             "../envs/report.yaml"
         params:
             plots=canonical(PLOTS),
+            planned=planned_settings(PLOTS),
         script:
             "scripts/run_rule.py"
 

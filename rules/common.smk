@@ -122,6 +122,13 @@ def report_stores(fig_ids):
     return sorted(STUDIES[s].store for s in studies)
 
 
+def planned_settings(fig_ids):
+    """The settings this config plans for each study the ids draw: a report refuses a store
+    built under other settings (sharpness.store.check_planned_settings)."""
+    studies = {s for fig_id in fig_ids for s in plot_studies(PLOTS[fig_id])}
+    return canonical({s: STUDIES[s].cfg for s in sorted(studies)})
+
+
 def report_code(module):
     """A report job's code: its step, plus the report module that reduces and draws its ids."""
     return write_digest(

@@ -53,6 +53,7 @@ for _module, _ids in REPORT_MODULES.items():
             "../envs/report.yaml"
         params:
             plots=canonical({i: PLOTS[i] for i in _ids}),
+            planned=planned_settings(_ids),
             style=canonical(
                 {
                     k: v

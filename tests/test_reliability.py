@@ -12,9 +12,12 @@ import re
 import tarfile
 from pathlib import Path
 
+import numpy as np
 import pytest
+import xarray as xr
 
 from sharpness.archive_check import ArchiveError, verify_archive, write_checksums
+from sharpness.store import StoreError, check_planned_settings, write_atomic
 from sharpness.pipeline.stale import mark_damaged_archives, mark_incomplete_checkpoint_folders
 
 
@@ -457,3 +460,15 @@ def test_validate_refuses_a_config_that_is_a_program_naming_the_file(tmp_path, c
     err = capsys.readouterr().err
     assert str(path) in err and says in err
     assert not (tmp_path / "INJECTED").exists()
+
+
+def test_a_report_refuses_a_store_built_under_other_settings(tmp_path):
+    """Issue 19.1 at the report: the store's recorded settings must be those the config plans."""
+    planned = {"lr_schedule": {"name": "constant", "lr": 0.2}, "seeds": [0, 1]}
+    store = xr.Dataset({"x": ("seed", np.zeros(2), {"units": "1", "long_name": "x"})},
+                       attrs={"config": json.dumps({**planned, "lr_schedule": {"name": "constant", "lr": 0.05}})})
+    write_atomic(store, tmp_path / "s.nc")
+    with pytest.raises(StoreError, match="differ in lr_schedule"):
+        check_planned_settings(tmp_path / "s.nc", "s", planned)
+    write_atomic(store.assign_attrs(config=json.dumps(planned)), tmp_path / "s.nc")
+    check_planned_settings(tmp_path / "s.nc", "s", planned)  # the settings it was built with: accepted

@@ -6,12 +6,14 @@ from pathlib import Path
 
 from ..claims.ledger import evaluate_id
 from ..config.figures import plot_studies
-from ..store import write_atomic
+from ..store import check_planned_settings, write_atomic
 
 
 def run(smk, log) -> None:
     plots = json.loads(smk.params.plots)
     stores = {Path(s).stem: str(s) for s in smk.input.stores}
+    for study, planned in json.loads(smk.params.planned).items():
+        check_planned_settings(stores[study], study, planned)
     outputs = {Path(p).stem: str(p) for p in smk.output}
     for exp_id, options in plots.items():
         ds = evaluate_id(exp_id, [stores[name] for name in plot_studies(options)], options)

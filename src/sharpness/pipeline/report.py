@@ -11,11 +11,14 @@ from pathlib import Path
 from ..config.figures import plot_studies
 from ..report import write_figure_data, write_table
 from ..report.draw import draw_figure
+from ..store import check_planned_settings
 
 
 def run(smk, log) -> None:
     plots, style = json.loads(smk.params.plots), json.loads(smk.params.style)
     stores = {Path(s).stem: s for s in smk.input.stores}
+    for study, planned in json.loads(smk.params.planned).items():
+        check_planned_settings(stores[study], study, planned)
     for fig_id, options in plots.items():
         own = [stores[name] for name in plot_studies(options)]  # in the order the figure lists them
         data = _output_of(smk.output.data, fig_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import xarray as xr
@@ -46,3 +47,16 @@ def check_study_store(path: str | os.PathLike, study: str, layout: int) -> None:
     if str(found_layout) != str(layout):
         raise StoreError(f"{path}: store layout {found_layout!r}, this code reads layout {layout}; "
                          "rebuild it (snakemake --forcerun <its collect rule>) with this code")
+
+
+def check_planned_settings(path: str | os.PathLike, study: str, planned: dict) -> None:
+    """``path`` must hold study ``study`` trained with the settings the config plans now: a store
+    built under other settings (copied in, or left by a job that outlived its Snakemake) is
+    refused, naming the keys that differ, never drawn or counted as this config's result."""
+    with xr.open_dataset(path, engine=ENGINE) as ds:
+        recorded = json.loads(ds.attrs.get("config", "{}"))
+    planned = json.loads(json.dumps(planned))  # as the store records it (JSON)
+    if recorded != planned:
+        keys = sorted(k for k in set(recorded) | set(planned) if recorded.get(k) != planned.get(k))
+        raise StoreError(f"{path}: study {study!r} was built with other settings than the config plans "
+                         f"(they differ in {', '.join(keys)}); rebuild it: snakemake --forcerun <its collect rule>")
