@@ -42,20 +42,29 @@ def _run_wave(wave: list[PlannedRun], data_path: str, parallel: int, threads: in
                 run = pending.pop(0)
                 order = Path(scratch, f"{len(wave) - len(pending)}.json")
                 order.write_text(json.dumps({"run": run.__dict__, "data": data_path}))
-                log(f"started {run.final.rsplit('/', 2)[-2]} (pid below, {len(running) + 1} of at most {parallel} at once)")
-                process = subprocess.Popen([sys.executable, "-m", __name__, str(order)], env=env,
-                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                running.append((run, process))
+                output = open(order.with_suffix(".log"), "w")  # a file, not a pipe: a pipe fills and blocks the run
+                log(f"started {_name(run)} ({len(running) + 1} of at most {parallel} at once)")
+                process = subprocess.Popen([sys.executable, "-m", __name__, str(order)], env=env, stdout=output,
+                                           stderr=subprocess.STDOUT, text=True)
+                running.append((run, process, output))
             time.sleep(0.2)
-            for run, process in [(r, p) for r, p in running if p.poll() is not None]:
-                running.remove((run, process))
-                output = process.stdout.read()
-                for line in output.splitlines():
-                    log(f"  [{Path(run.final).parent.name}] {line}")
+            for item in [item for item in running if item[1].poll() is not None]:
+                running.remove(item)
+                run, process, output = item
+                output.close()
+                for line in Path(output.name).read_text().splitlines():
+                    log(f"  [{_name(run)}] {line}")
                 if process.returncode != 0:
                     failed.append(run.final)
     if failed:
         raise RuntimeError(f"{len(failed)} parallel run(s) failed (their log lines are above): {', '.join(failed)}")
+
+
+def _name(run: PlannedRun) -> str:
+    """The run's folder inside its seed's folder (``sam``, ``sgd-sam/t6``)."""
+    parts = Path(run.run_netcdf).parent.parts
+    seed = max(i for i, part in enumerate(parts) if part.startswith("seed"))
+    return "/".join(parts[seed + 1:])
 
 
 def _package_root() -> str:
