@@ -391,7 +391,7 @@ claim("ES-F5", "power-iteration-aligns", paper="eigen-sam", rule=above(ALIGNED),
 claim("LS-T2", "within-stability-bound", paper="late-sam", rule=below(1), units="1",
       statement="A minimum that SGD or SAM selects is linearly stable: its ‖H‖²_F lies below late-sam's Table 2 bound.",
       quantity="measured ‖H‖²_F / its own Table 2 bound (B/(η²γ) for SGD, Theorem 4.1's root for SAM) at the last checkpoint, "
-               "every run (optimizer × seed); < 1 for every run")(_within_bound)
+               "every run (optimizer × seed)")(_within_bound)
 claim("LS-T2", "sam-frobenius-below-sgd", paper="late-sam", rule=above(0), units="1",
       statement="SAM's stricter stability condition selects flatter minima than SGD, measured by ‖H‖²_F (late-sam's P3).",
       quantity="‖H‖²_F at the last measured checkpoint, SGD alone − SAM alone (USAM where the study runs USAM, as "
