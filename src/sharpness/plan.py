@@ -49,29 +49,20 @@ def epoch_cost(settings: dict, label: str) -> float:
 
 
 def switching_cost(study: Study) -> StudyCost:
-    optimizers, T = study.cfg["optimizers"], study.epochs
-    per_seed = 0
-    weighted = 0.0
-    for opt in study.prefix_optimizers:
-        per_seed += T
-        weighted += T * epoch_cost(optimizers[opt], opt)
-    branches = [name for name in study.run_names if "/" in name]
-    for name in branches:
-        first_second, t = name.split("/t")
-        second = first_second.split("-", 1)[1]
-        per_seed += T - int(t)
-        weighted += (T - int(t)) * epoch_cost(optimizers[second], second)
-    per_seed_naive = T * len(study.run_names)
-    n = len(study.seeds)
+    optimizers, T, n = study.cfg["optimizers"], study.epochs, len(study.seeds)
+    prefixes, branches = study.prefix_optimizers, study.branch_runs()  # branches: (first, second, t)
+    per_seed = T * len(prefixes) + sum(T - t for _, _, t in branches)
+    weighted = sum(T * epoch_cost(optimizers[opt], opt) for opt in prefixes)
+    weighted += sum((T - t) * epoch_cost(optimizers[second], second) for _, second, t in branches)
     spectra = len(study.spectrum_files())
-    if study.cfg.get("granularity") == "seed":  # one job per seed trains, one job measures all
+    if study.per_seed_jobs:  # one job per seed trains, one job measures all
         jobs = n + 1 + (spectra > 0)
     else:
-        jobs = n * (len(study.prefix_optimizers) + len(branches)) + n + spectra
+        jobs = n * (len(prefixes) + len(branches)) + n + spectra
     jobs += 2  # collect and archive
     dataset = study.cfg["dataset"]
     size = dataset.get("n_train") or TRAIN_SIZES.get(dataset["name"])
-    return StudyCost(study.name, "switching", jobs, n * per_seed, n * per_seed_naive, n * weighted, size,
+    return StudyCost(study.name, "switching", jobs, n * per_seed, study.epochs_naive(), n * weighted, size,
                      model=_model_label(study.cfg["model"]))
 
 
