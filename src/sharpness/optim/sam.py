@@ -60,16 +60,15 @@ class SAM(torch.optim.Optimizer):
             if not params:
                 continue
             grads = [p.grad for p in params]
+            scale = group["rho"] / (grad_norm + _NORM_EPS) if group["normalized"] or group["adaptive"] else group["rho"]
             if group["adaptive"]:
                 # ε = ρ T² g / ‖T g‖: the norm is the adaptive one of _grad_norm.
                 t = _adaptive_scale(params, group["adaptive_eta"])
                 eps = torch._foreach_mul(grads, torch._foreach_mul(t, t))
+                torch._foreach_mul_(eps, scale)
             else:
-                eps = [g.clone() for g in grads]
-            if group["normalized"] or group["adaptive"]:
-                torch._foreach_mul_(eps, group["rho"] / (grad_norm + _NORM_EPS))
-            else:
-                torch._foreach_mul_(eps, group["rho"])
+                # Out of place: one launch per tensor group, not a clone per parameter and a multiply.
+                eps = torch._foreach_mul(grads, scale)
             torch._foreach_add_(params, eps)
             for p, e in zip(params, eps):
                 self.state[p]["e_w"] = e
@@ -150,14 +149,26 @@ def asam_parameter_groups(model: nn.Module | Iterable[tuple[str, torch.Tensor]],
 @contextlib.contextmanager
 def frozen_bn_statistics(model: nn.Module):
     """BatchNorm in train mode normalises with batch statistics but leaves its running
-    statistics (and ``num_batches_tracked``) untouched: SAM's second, perturbed pass must not
-    update them a second time."""
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [m.track_running_stats for m in bns]
-    for m in bns:
-        m.track_running_stats = False
+    statistics (and ``num_batches_tracked``) as they were: SAM's second, perturbed pass must not
+    update them a second time.
+
+    The statistics are saved and copied back, not switched off with ``track_running_stats``:
+    the forward pass is then the same program in both passes, so ``torch.compile`` traces one
+    graph for them, not two selected by a guard on every BatchNorm's flag (and a CUDA graph of
+    the pass can be replayed by both). The normalisation itself reads batch statistics either
+    way, so the outputs are the same."""
+    buffers = [
+        b
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+        for b in (m.running_mean, m.running_var, m.num_batches_tracked)
+        if b is not None
+    ]
+    # Copies in one kernel launch per dtype, not three per layer: small models are launch-bound.
+    saved = torch._foreach_mul(buffers, 1) if buffers else []
     try:
         yield
     finally:
-        for m, flag in zip(bns, saved):
-            m.track_running_stats = flag
+        if buffers:
+            with torch.no_grad():
+                torch._foreach_copy_(buffers, saved)
