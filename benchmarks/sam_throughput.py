@@ -138,15 +138,17 @@ def reference_sam_images_per_s(spec, x, y, device, batch: int, steps: int, repea
 
 # -- ours --------------------------------------------------------------------------------------
 def fast_path_settings(path: str) -> dict | None:
-    """``plain``, or fast-path options joined by +: channels_last, bfloat16, compile."""
+    """``plain``, or fast-path options joined by +: channels_last, bfloat16, and compile or
+    reduce-overhead (compiled and replayed as CUDA graphs): as :func:`fast_path_label` reads them."""
     if path == "plain":
         return None
     parts = path.split("+")
-    unknown = set(parts) - {"channels_last", "bfloat16", "compile"}
+    unknown = set(parts) - {"channels_last", "bfloat16", "compile", "reduce-overhead"}
     if unknown:
         raise SystemExit(f"unknown fast-path option(s) {sorted(unknown)} in {path!r}")
+    compile_option = "reduce-overhead" if "reduce-overhead" in parts else "compile" in parts
     return {"channels_last": "channels_last" in parts, "autocast": "bfloat16" if "bfloat16" in parts else "none",
-            "compile": "compile" in parts}
+            "compile": compile_option}
 
 
 def our_images_per_s(spec, x, y, device, batch: int, steps: int, repeats: int, optimizer: str, fast_path: dict | None) -> float:

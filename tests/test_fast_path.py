@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import make_spec, tiny_study
-from sharpness.config import Study, validate_config
+from sharpness.config import ConfigError, Study, validate_config
 from sharpness.models import build_model
 from sharpness.optim import Phase, make_optimizer
 from sharpness.store import read
@@ -87,3 +87,46 @@ def test_compile_with_eigen_sam_is_rejected_before_any_job():
     study["optimizers"]["eigen_sam"] = {"rho": 0.05}
     with pytest.raises(ConfigError, match="fast_path.compile"):
         validate_config({"studies": {"s": study}})
+
+
+def _compiled_trainer(compile_option, n_train: int, batch: int) -> Trainer:
+    from sharpness.data import DatasetTensors
+
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randint(0, 256, (n_train, 3, 8, 8), dtype=torch.uint8, generator=gen), torch.randint(0, 10, (n_train,), generator=gen)
+    data = DatasetTensors(x, y, x[:8], y[:8], num_classes=10, mean=(0.5,) * 3, std=(0.25,) * 3, name="synthetic")
+    settings = {"rho": 0.05, "momentum": 0.9}
+    spec = make_spec((("sam", 2),), model={"name": "wrn", "depth": 10, "widen_factor": 1}, batch_size=batch,
+                     dataset={}, fast_path={"compile": compile_option})
+    trainer = Trainer(spec, data, log=lambda m: None)
+    trainer.optimizer = make_optimizer(Phase("sam", 2, settings), trainer.model, 0.05)
+    return trainer
+
+
+def test_compiled_sam_traces_one_graph_per_batch_size_and_never_recompiles(one_torch_thread):
+    # Why compile can lose to eager is decided on the device, but what dynamo does is not: SAM's
+    # two passes (the perturbed one with BatchNorm statistics frozen) must share one graph, the
+    # epoch's smaller last batch gets one static graph of its own, nothing breaks the graph, and
+    # the second epoch compiles nothing.
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    counters.clear()
+    trainer = _compiled_trainer(True, n_train=2 * 16 + 5, batch=16)
+    trainer.train_epoch(1)
+    assert dict(counters["graph_break"]) == {}
+    assert counters["stats"]["unique_graphs"] == 2, dict(counters["stats"])
+    trainer.train_epoch(2)
+    assert counters["stats"]["unique_graphs"] == 2, "the second epoch recompiled"
+
+
+def test_reduce_overhead_compiles_a_run_that_trains_like_the_eager_one(one_torch_thread):
+    # On a CPU inductor skips the CUDA graphs and runs its compiled kernels; the trajectory
+    # must still be the eager one to float32 rounding.
+    compiled, eager = _compiled_trainer("reduce-overhead", 32, 16), _compiled_trainer(False, 32, 16)
+    assert compiled.train_model is not compiled.model and eager.train_model is eager.model
+    a, b = compiled.train_epoch(1), eager.train_epoch(1)
+    assert a == pytest.approx(b, rel=1e-4)
+    validate_config({"studies": {"s": {**tiny_study(), "fast_path": {"compile": "reduce-overhead"}}}})
+    with pytest.raises(ConfigError, match="fast_path"):
+        validate_config({"studies": {"s": {**tiny_study(), "fast_path": {"compile": "max-autotune"}}}})

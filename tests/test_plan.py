@@ -62,6 +62,7 @@ def test_hours_come_from_the_measured_table_only(tmp_path):
 def test_fast_path_labels_match_the_benchmark():
     assert fast_path_label({}) == "plain"
     assert fast_path_label({"fast_path": {"channels_last": True, "autocast": "bfloat16", "compile": True}}) == "channels_last+bfloat16+compile"
+    assert fast_path_label({"fast_path": {"autocast": "bfloat16", "compile": "reduce-overhead"}}) == "bfloat16+reduce-overhead"
     assert fast_path_label({"fast_path": {"autocast": "none"}}) == "plain"
 
 

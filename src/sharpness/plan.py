@@ -107,6 +107,8 @@ def fast_path_label(cfg: dict) -> str:
     """How a study's fast-path settings read in a throughput table."""
     fast = cfg.get("fast_path") or {}
     parts = [name for name in ("channels_last", "compile") if fast.get(name)]
+    if fast.get("compile") == "reduce-overhead":  # compiled and replayed as CUDA graphs
+        parts[-1] = "reduce-overhead"
     if fast.get("autocast") not in (None, "none"):
         parts.insert(1 if parts[:1] == ["channels_last"] else 0, str(fast["autocast"]))
     return "+".join(parts) or "plain"

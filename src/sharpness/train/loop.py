@@ -116,6 +116,18 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_
     return float(loss_sum) / y.numel(), int(wrong) / y.numel()
 
 
+def compiled_for_training(model: nn.Module, option) -> nn.Module:
+    """The module the training passes call for ``fast_path.compile`` = ``option``.
+
+    Shapes are static (``dynamic=False``): an epoch's last, smaller batch gets a graph of its
+    own instead of turning the batch dimension symbolic, which inductor's CUDA graphs skip.
+    SAM's two passes share one graph, since :func:`frozen_bn_statistics` leaves BatchNorm's
+    flags alone (``tests/test_fast_path.py`` counts the graphs)."""
+    if not option:
+        return model
+    return torch.compile(model, mode="default" if option is True else option, dynamic=False)
+
+
 def _global_grad_norm(model: nn.Module) -> torch.Tensor:
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
@@ -195,7 +207,7 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         # The training passes may run a compiled graph of the same parameters; evaluation,
         # attacks and checkpoints use the module itself.
-        self.train_model = torch.compile(self.model) if self.fast["compile"] else self.model
+        self.train_model = compiled_for_training(self.model, self.fast["compile"])
         # A resumable state is valid only for the pretrained file it started from.
         self.init_sha256 = file_sha256(spec.init_from["path"]) if spec.init_from else None
         self.history = RunHistory()
