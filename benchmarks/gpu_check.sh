@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The GPU check, in one script, for a GPU machine with no internet (about 8 minutes):
+# The GPU check, in one script, for a GPU machine with no internet (at most about 9 minutes:
+# each part has a time limit, and a part that runs out is named in the table, not waited for):
 #   1. installs what the machine's Python lacks from wheels carried beside the repository (.whl/),
 #   2. runs the CUDA tests (pytest -m cuda),
 #   3. runs the smoke pipeline (configs/smoke/gpu.yaml: WRN-16-8, both switching directions,
 #      Hessians, spectra, figures, claims, archive) through snakemake, timed,
-#   4. measures training throughput on every fast path (benchmarks/sam_throughput.py) and writes
-#      the throughput table that `sharpness plan --gpu` prices configs with, and the aggregate
-#      throughput of k = 1, 4, 8 runs sharing the GPU (benchmarks/parallel_throughput.py),
+#   4. measures training throughput on the eager fast paths (benchmarks/sam_throughput.py) and
+#      writes the throughput table that `sharpness plan --gpu` prices configs with; probes what
+#      torch.compile and CUDA graphs do to the SAM step and why (benchmarks/compile_probe.py); and
+#      the aggregate throughput of k = 1, 4, 8 runs sharing the GPU (benchmarks/parallel_throughput.py),
 #   5. measures the Hessian engine at paper shape against PyHessian (benchmarks/spectrum_gpu.py),
 # and prints one table at the end. Each part's output is saved in $OUT (default results/gpu_check).
 #
@@ -24,6 +26,11 @@ WHEELS=${WHEELS:-.whl}
 OUT=${OUT:-results/gpu_check}
 mkdir -p "$OUT"
 export MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 PYTHONUNBUFFERED=1
+# Seconds each part may take; a part that runs out exits 124 and the table says so.
+# The defaults add up to 520 s, under the 10 minutes one call on a lent GPU machine may take.
+LIMIT_TESTS=${LIMIT_TESTS:-45} LIMIT_SMOKE=${LIMIT_SMOKE:-150} LIMIT_THROUGHPUT=${LIMIT_THROUGHPUT:-75}
+LIMIT_COMPILE=${LIMIT_COMPILE:-100} LIMIT_PARALLEL=${LIMIT_PARALLEL:-45} LIMIT_SPECTRUM=${LIMIT_SPECTRUM:-60}
+limited() { local seconds=$1; shift; timeout --kill-after=10 "$seconds" "$@"; }
 
 # -- 1. what is missing ---------------------------------------------------------------------
 missing=$("$PY" - <<'PY'
@@ -47,30 +54,40 @@ export PYTHONPATH=$PWD/src:${PYTHONPATH:-}
 "$PY" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'" || exit 1
 
 # -- 2. CUDA tests --------------------------------------------------------------------------
-"$PY" -m pytest -q -p no:cacheprovider -m cuda tests 2>&1 | tee "$OUT/cuda_tests.log"
-tests=$(tail -1 "$OUT/cuda_tests.log")
+limited "$LIMIT_TESTS" "$PY" -m pytest -q -p no:cacheprovider -m cuda tests > "$OUT/cuda_tests.log" 2>&1
+tests_rc=$?
+tail -3 "$OUT/cuda_tests.log"
+tests="$(tail -1 "$OUT/cuda_tests.log") (exit $tests_rc)"
 
 # -- 3. the smoke pipeline ------------------------------------------------------------------
 start=$(date +%s)
-"$PY" -m snakemake --cores 4 --configfile configs/smoke/gpu.yaml --forceall --quiet progress > "$OUT/smoke.log" 2>&1
+limited "$LIMIT_SMOKE" "$PY" -m snakemake --cores 4 --configfile configs/smoke/gpu.yaml --forceall --quiet progress > "$OUT/smoke.log" 2>&1
 smoke_rc=$?
 smoke_s=$(( $(date +%s) - start ))
 tail -5 "$OUT/smoke.log"
 
-# -- 4. training throughput, every fast path ------------------------------------------------
+# -- 4. training throughput, the eager fast paths ------------------------------------------
 gpu=$("$PY" -c "import torch, re; print(re.sub(r'[^A-Za-z0-9]+', '-', torch.cuda.get_device_name()).strip('-').lower())")
-"$PY" benchmarks/sam_throughput.py --device cuda --models ResNet-20 ResNet-18 WRN-16-8 \
-    --paths plain channels_last channels_last+bfloat16 channels_last+bfloat16+compile \
+limited "$LIMIT_THROUGHPUT" "$PY" benchmarks/sam_throughput.py --device cuda --models ResNet-20 ResNet-18 WRN-16-8 \
+    --paths plain channels_last channels_last+bfloat16 \
     --table "benchmarks/throughput/$gpu.json" 2>&1 | tee "$OUT/throughput.log"
+throughput_rc=${PIPESTATUS[0]}
 cp "benchmarks/throughput/$gpu.json" "$OUT/" 2>/dev/null
+
+# -- 4a. compile and CUDA graphs: how much, and why --------------------------------------
+limited "$LIMIT_COMPILE" "$PY" benchmarks/compile_probe.py --device cuda --models ResNet-20 WRN-16-8 \
+    --paths channels_last+bfloat16 channels_last+bfloat16+compile channels_last+bfloat16+reduce-overhead \
+    2>&1 | tee "$OUT/compile.log"
+compile_rc=${PIPESTATUS[0]}
 
 # -- 4b. several runs per GPU (parallel_runs) ----------------------------------------------
 for model in ResNet-20 WRN-16-8; do
-  "$PY" benchmarks/parallel_throughput.py --device cuda --model "$model" --k 1 4 8 2>&1 | tee -a "$OUT/parallel.log"
+  limited "$LIMIT_PARALLEL" "$PY" benchmarks/parallel_throughput.py --device cuda --model "$model" --k 1 4 8 2>&1 | tee -a "$OUT/parallel.log"
 done
 
 # -- 5. the Hessian engine at paper shape ---------------------------------------------------
-"$PY" benchmarks/spectrum_gpu.py --device cuda 2>&1 | tee "$OUT/spectrum.log"
+limited "$LIMIT_SPECTRUM" "$PY" benchmarks/spectrum_gpu.py --device cuda 2>&1 | tee "$OUT/spectrum.log"
+spectrum_rc=${PIPESTATUS[0]}
 
 # -- one table ------------------------------------------------------------------------------
 {
@@ -82,6 +99,8 @@ done
   echo "| smoke pipeline (configs/smoke/gpu.yaml) | exit $smoke_rc, ${smoke_s} s wall |"
   grep -E "^ +(plain|channels_last)" "$OUT/throughput.log" | sed -E 's/^ +/| throughput: /; s/ +our SAM/ | our SAM/; s/$/ |/'
   grep -E "^(ResNet|WRN)" "$OUT/throughput.log" | sed -E 's/^/| reference: /; s/$/ |/'
+  echo "| throughput, compile probe, spectrum: exit codes (124: out of time) | $throughput_rc, $compile_rc, $spectrum_rc |"
+  grep -E "^(ResNet|WRN)|kernel ms|graph break|no kernel" "$OUT/compile.log" | sed -E 's/^ +//; s/^/| compile: /; s/$/ |/'
   grep -E "^(device|k = )" "$OUT/parallel.log" | sed -E 's/^/| parallel runs: /; s/$/ |/'
   grep -E "^(double_backward|finite_difference|PyHessian|top-5|one full-data)" "$OUT/spectrum.log" | sed -E 's/^/| spectrum: /; s/$/ |/'
 } | tee "$OUT/summary.md"
