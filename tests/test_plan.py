@@ -59,6 +59,20 @@ def test_hours_come_from_the_measured_table_only(tmp_path):
     assert "Test GPU" in render([priced], table)
 
 
+def test_the_plan_names_a_faster_measured_path(tmp_path):
+    # bfloat16 measured slower than float32 for this model: the plan says which path to use.
+    rows = [{"model": "wrn-16-8", "path": path, "batch": 128, "optimizer": opt, "images_per_s": ips, "peak_memory_mb": 1.0}
+            for path, sgd, sam in (("channels_last", 10000.0, 5000.0), ("channels_last+bfloat16", 9000.0, 4000.0))
+            for opt, ips in (("sgd", sgd), ("sam", sam))]
+    path = tmp_path / "gpu.json"
+    path.write_text(json.dumps({"device": "Test GPU", "torch": "2.x", "rows": rows}))
+    table = ThroughputTable.read(path)
+    [slower] = plan({"a": _config({**STUDY, "fast_path": {"channels_last": True, "autocast": "bfloat16"}})}, table)
+    assert slower.note == "fast_path channels_last measured 1.25× faster for SAM than channels_last+bfloat16 here"
+    [fastest] = plan({"a": _config({**STUDY, "fast_path": {"channels_last": True}})}, table)
+    assert fastest.note == ""
+
+
 def test_fast_path_labels_match_the_benchmark():
     assert fast_path_label({}) == "plain"
     assert fast_path_label({"fast_path": {"channels_last": True, "autocast": "bfloat16", "compile": True}}) == "channels_last+bfloat16+compile"

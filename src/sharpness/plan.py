@@ -96,6 +96,11 @@ class ThroughputTable:
             data = json.load(f)
         return cls(data["device"], data["torch"], data["rows"])
 
+    def fastest(self, model: str, batch: int, optimizer: str) -> dict | None:
+        """The measured row of (model, batch, optimizer) with the most images/s, on any path."""
+        rows = [r for r in self.rows if (r["model"], r["batch"], r["optimizer"]) == (model, batch, optimizer)]
+        return max(rows, key=lambda r: r["images_per_s"], default=None)
+
     def lookup(self, model: str, path: str, batch: int, optimizer: str) -> dict | None:
         for row in self.rows:
             if (row["model"], row["path"], row["batch"], row["optimizer"]) == (model, path, batch, optimizer):
@@ -126,6 +131,11 @@ def price(cost: StudyCost, study: Study, table: ThroughputTable) -> None:
         return
     cost.hours = cost.sgd_equivalents * cost.images_per_epoch / sgd["images_per_s"] / 3600
     cost.peak_memory_mb = (sam or sgd).get("peak_memory_mb")
+    faster = table.fastest(key[0], key[2], "sam")
+    if sam is not None and faster is not None and faster["images_per_s"] > sam["images_per_s"]:
+        # bfloat16 or compile can lose on a model the GPU runs launch-bound: say so, from the table.
+        cost.note = (f"fast_path {faster['path']} measured {faster['images_per_s'] / sam['images_per_s']:.2f}× faster "
+                     f"for SAM than {key[1]} here")
 
 
 def plan(configs: dict[str, dict], table: ThroughputTable | None = None) -> list[StudyCost]:
