@@ -33,10 +33,11 @@ def test_sam_steps_on_cuda_equal_the_cpu_in_float64():
         assert torch.allclose(a, b.cpu(), rtol=0, atol=1e-10)
 
 
-@pytest.mark.parametrize("method", ["double_backward", "forward_over_reverse", "finite_difference"])
+@pytest.mark.parametrize("method", ["double_backward", "forward_over_reverse", "forward_over_reverse+compile", "finite_difference"])
 def test_hvp_on_cuda_matches_the_dense_cpu_hessian(method):
     case = make_case("mlp_tanh_mse")
-    operator = HessianOperator(case.model, case.loss_fn, case.batches, method=method, device="cuda")
+    name, _, compiled = method.partition("+")
+    operator = HessianOperator(case.model, case.loss_fn, case.batches, method=name, compile=bool(compiled), device="cuda")
     v = torch.randn(operator.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     hv = operator.matvec(v.cuda()).cpu()
     expected = reference_hessian("mlp_tanh_mse") @ v

@@ -118,7 +118,7 @@ def test_float32_operator_on_float64_model_and_describe():
     expected = reference_hessian(case.name) @ v
     assert (hv.double() - expected).norm() < 1e-5 * expected.norm()
     assert operator.describe() == {
-        "operator": "hessian", "method": "double_backward", "method_requested": "auto",
+        "operator": "hessian", "method": "double_backward", "method_requested": "auto", "compiled": False,
         "reuse_graph": True, "bn_mode": "eval", "n_samples": 25, "batch_sizes": [7, 13, 5],
         "dim": operator.dim, "dtype": "float32", "device": "cpu",
     }
@@ -218,3 +218,38 @@ def test_finite_difference_lanczos_converges_at_tol_1e_3(dtype):
     result = top_eigenpairs(operator, k=3, tol=1e-3, seed=0)
     assert bool(result.converged.all())
     assert torch.allclose(result.eigenvalues, exact, rtol=2e-3)
+
+
+# Compiling is slow on a CPU (each batch size is one graph): two cases cover the float-target
+# (MSE) path and a convolution with BatchNorm in train mode.
+@pytest.mark.parametrize("name", ["mlp_tanh_mse", "cnn_bn_train"])
+def test_compiled_forward_over_reverse_matches_the_dense_hessian(name):
+    case = make_case(name)
+    hessian = reference_hessian(name)
+    operator = _operator(case, method="forward_over_reverse", compile=True)
+    gen = torch.Generator().manual_seed(5)
+    for _ in range(2):
+        v = torch.randn(operator.dim, generator=gen, dtype=torch.float64)
+        assert (operator.matvec(v) - hessian @ v).abs().max() < 1e-10
+    assert operator.describe()["compiled"] is True
+
+
+def test_compiled_forward_over_reverse_in_float32_is_the_eager_one_to_rounding():
+    from torch._dynamo.utils import counters
+
+    def one_batch_operator(**kwargs) -> HessianOperator:
+        case = make_case("cnn_bn_train")
+        return HessianOperator(case.model, case.loss_fn, case.batches[:1], bn_mode="train", dtype=torch.float32,
+                               method="forward_over_reverse", **kwargs)
+
+    eager, compiled = one_batch_operator(), one_batch_operator(compile=True)
+    v = torch.randn(eager.dim, generator=torch.Generator().manual_seed(6)).float()
+    hv = eager.matvec(v)
+    assert float((compiled.matvec(v) - hv).norm() / hv.norm()) < 1e-4
+    # One graph serves every operator on a model of that architecture (a spectrum job measures
+    # checkpoint after checkpoint): a second operator on a new model compiles nothing.
+    graphs = counters["stats"]["unique_graphs"]
+    one_batch_operator(compile=True).matvec(v)
+    assert counters["stats"]["unique_graphs"] == graphs
+    with pytest.raises(ValueError, match="forward_over_reverse"):
+        _operator(make_case("cnn_bn_train"), method="double_backward", compile=True)
