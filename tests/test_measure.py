@@ -1,5 +1,6 @@
 """Measurements of saved models: the gradient-noise alignment γ against an exact computation."""
 
+import pytest
 import torch
 from torch import nn
 
@@ -35,9 +36,11 @@ def test_gamma_matches_dense_covariance_and_hessian():
     assert abs(result["gamma"] - expected) < 1e-10 * abs(expected)
 
 
-def test_final_spectra_of_a_trained_run_match_dense_eigvalsh(digits_file, tmp_path):
+@pytest.mark.parametrize("hvp", ["double_backward", "compiled_forward_over_reverse"])
+def test_final_spectra_of_a_trained_run_match_dense_eigvalsh(digits_file, tmp_path, hvp):
     """The pipeline's final-sharpness step, end to end on a tiny trained model, against the
-    exact eigenvalues of the full Hessian on the same fixed subset."""
+    exact eigenvalues of the full Hessian on the same fixed subset, with the default HVP and
+    with the compiled one a paper-scale config may choose."""
     from conftest import make_spec
 
     from sharpness.data import load_prepared
@@ -49,7 +52,7 @@ def test_final_spectra_of_a_trained_run_match_dense_eigvalsh(digits_file, tmp_pa
     spec = make_spec((("sgd", 2),), model={"name": "mlp", "width": 6, "depth": 1}, dtype="float64")
     run = tmp_path / "seed0" / "sgd"
     train_job(spec, digits_file, run / "state", run / "final.pt", run / "run.nc", log=lambda m: None)
-    settings = {"k": 3, "n_samples": 40, "batch_size": 16, "tol": 1e-10, "max_hvp": 400, "bn_mode": "eval", "seed": 0}
+    settings = {"k": 3, "n_samples": 40, "batch_size": 16, "tol": 1e-10, "max_hvp": 400, "bn_mode": "eval", "seed": 0, "hvp": hvp}
     ds = final_spectra(tmp_path / "seed0", {"sgd": spec.to_dict()}, digits_file, settings, tmp_path / "spectra.nc", log=lambda m: None)
 
     data = load_prepared(digits_file)

@@ -18,6 +18,7 @@ from ..data import load_prepared
 from ..runspec import RunSpec, check_run_identity, run_identity
 from ..spectrum import HessianOperator, dominant_eigenpair, estimate_frobenius_sq, estimate_trace, hessian_eigenvalues, slq_density, top_eigenpairs
 from ..spectrum.noise import gradient_noise_alignment
+from ..spectrum.operator import hvp_arguments
 from ..spectrum.trace import exact_trace_and_frobenius_sq
 from ..store import read, write_atomic
 from ..store.spectra import checkpoint_spectra_dataset, final_spectra_dataset
@@ -61,10 +62,9 @@ def _top_eigenvalues(run_dir: Path, spec: RunSpec, data, settings: dict, log) ->
     model = build_seeded_model(spec, data, device, dtype)
     model.load_state_dict(state["model"])
     batches = hessian_subset(data, settings["n_samples"], settings["batch_size"], device, dtype)
-    result = hessian_eigenvalues(
-        model, make_loss(spec.loss, data.num_classes), batches, k=k, seed=settings["seed"],
-        tol=settings["tol"], max_hvp=settings["max_hvp"], bn_mode=settings["bn_mode"],
-    )
+    op = HessianOperator(model, make_loss(spec.loss, data.num_classes), batches, bn_mode=settings["bn_mode"],
+                         **hvp_arguments(settings))
+    result = hessian_eigenvalues(op, k=k, seed=settings["seed"], tol=settings["tol"], max_hvp=settings["max_hvp"])
     values, residuals = result.eigenvalues.double().cpu().numpy(), result.residuals.double().cpu().numpy()
     log(f"{run_dir}: top-{k} eigenvalues {values}, residuals {residuals} ({result.n_hvp} HVPs)")
     return values, residuals, result.converged.cpu().numpy().astype(np.int8), result.n_hvp
@@ -104,7 +104,7 @@ def _measure_checkpoint(model, loss_fn, batches, settings: dict, warm_start=None
     """Every spectrum quantity of one checkpoint, through one Hessian operator. ``warm_start``:
     the previous checkpoint's top eigenvectors, a good start for Lanczos along a trajectory."""
     s, d = settings, settings["density"]
-    op = HessianOperator(model, loss_fn, batches, bn_mode=s["bn_mode"])
+    op = HessianOperator(model, loss_fn, batches, bn_mode=s["bn_mode"], **hvp_arguments(s))
     top = top_eigenpairs(op, s["k"], seed=s["seed"], tol=s["tol"], max_hvp=s["max_hvp"], return_eigenvectors=True, init_vectors=warm_start)
     trace, frob = _trace_and_frobenius_sq(op, s)
     grid = np.linspace(d["min"], d["max"], d["n_grid"])

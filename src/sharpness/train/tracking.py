@@ -31,6 +31,7 @@ from .. import theory
 from ..optim.sam import SAM, asam_parameter_groups
 from ..optim.schedule import ASAM_ETA, SAM_VARIANTS
 from ..spectrum import HessianOperator, NTKOperator, align_eigen_sam, alignment, top_eigenpairs
+from ..spectrum.operator import hvp_arguments
 
 SAM_LIKE = ("sam", "usam", "asam")
 SCALARS = ("grad_norm", "grad_alignment", "sam_grad_alignment", "perturbation_alignment", "gd_edge", "sam_edge", "n_hvp")
@@ -66,7 +67,7 @@ def own_edge(optimizer: str, lr: float, rho: float, grad_norm: float) -> float:
 def measure(model, loss_fn, batches, settings: dict, optimizer: str, rho: float, lr: float, warm: dict) -> dict:
     """Every tracked quantity at the model's current parameters. ``warm`` holds the previous
     measurement's eigenvectors ("hessian", "ntk") and is updated in place."""
-    op = HessianOperator(model, loss_fn, batches, bn_mode=settings["bn_mode"])
+    op = HessianOperator(model, loss_fn, batches, bn_mode=settings["bn_mode"], **hvp_arguments(settings))
     top = top_eigenpairs(op, settings["k"], seed=settings["seed"], tol=settings["tol"], max_hvp=settings["max_hvp"],
                          init_vectors=warm.get("hessian"), return_eigenvectors=True)
     warm["hessian"] = top.eigenvectors
