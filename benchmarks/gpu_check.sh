@@ -27,8 +27,8 @@ OUT=${OUT:-results/gpu_check}
 mkdir -p "$OUT"
 export MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 PYTHONUNBUFFERED=1
 # Seconds each part may take; a part that runs out exits 124 and the table says so.
-# The defaults add up to 520 s, under the 10 minutes one call on a lent GPU machine may take.
-LIMIT_TESTS=${LIMIT_TESTS:-45} LIMIT_SMOKE=${LIMIT_SMOKE:-150} LIMIT_THROUGHPUT=${LIMIT_THROUGHPUT:-75}
+# The defaults add up to 525 s, under the 10 minutes one call on a lent GPU machine may take.
+LIMIT_TESTS=${LIMIT_TESTS:-60} LIMIT_SMOKE=${LIMIT_SMOKE:-140} LIMIT_THROUGHPUT=${LIMIT_THROUGHPUT:-75}
 LIMIT_COMPILE=${LIMIT_COMPILE:-100} LIMIT_PARALLEL=${LIMIT_PARALLEL:-45} LIMIT_SPECTRUM=${LIMIT_SPECTRUM:-60}
 limited() { local seconds=$1; shift; timeout --kill-after=10 "$seconds" "$@"; }
 
