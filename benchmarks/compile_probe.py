@@ -12,6 +12,8 @@ images, an epoch being ``--steps`` full batches and one smaller last batch, and 
   graphs compiled after the first epoch (recompiles), and the first epoch's excess time over a
   steady one (compilation and autotuning);
 - steady images/s (median of ``--repeats`` epochs) and its ratio to the reference path;
+- for an eager path, the ATen ops with a kernel per step and how many are dtype casts (what
+  bfloat16 autocast adds: on a GPU each is a launch, which a launch-bound model pays for);
 - on CUDA, where one steady epoch's time goes (``torch.profiler``): kernel time in library
   kernels (cuDNN/cuBLAS/CUTLASS convolutions and GEMMs), in inductor's generated Triton
   kernels, and in other ATen kernels (BatchNorm, elementwise, foreach); kernels launched per
@@ -65,6 +67,32 @@ def dynamo_facts() -> dict:
     return {"graphs": int(counters["stats"]["unique_graphs"]), "breaks": breaks}
 
 
+# ATen ops that launch no kernel: views, aliases and allocations.
+_NO_KERNEL = {"detach", "view", "_unsafe_view", "as_strided", "t", "permute", "expand", "empty", "empty_strided",
+              "empty_like", "alias", "slice", "select", "unsqueeze", "squeeze", "reshape", "transpose", "lift_fresh"}
+
+
+def dispatched_ops(trainer: Trainer, epoch: int, steps: int) -> dict:
+    """ATen ops with a kernel per step of one eager epoch, and how many of them are dtype casts
+    (autocast's). On a GPU each is a kernel launch; the count depends on the device (torch's
+    SGD loops over the parameters on a CPU and uses foreach ops on CUDA)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        ops = casts = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            name = func.overloadpacket.__name__
+            if name not in _NO_KERNEL:
+                Count.ops += 1
+                Count.casts += name == "_to_copy"
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        trainer.train_epoch(epoch)
+    return {"ops_per_step": Count.ops / (steps + 1), "casts_per_step": Count.casts / (steps + 1)}
+
+
 def kernel_split(trainer: Trainer, epoch: int, steps: int) -> dict:
     """Kernel time (ms per step) by origin, launches per step and the device's idle share of
     one profiled epoch (CUDA only)."""
@@ -111,6 +139,8 @@ def probe(label: str, model: dict, device: torch.device, batch: int, steps: int,
         "path": path, "graphs": facts["graphs"], "recompiles": facts["graphs"] - after_first["graphs"],
         "breaks": facts["breaks"], "compile_s": first - steady, "images_per_s": (batch * steps + batch // 2 + 1) / steady,
     }
+    if not fast_path_settings(path) or not fast_path_settings(path)["compile"]:
+        result.update(dispatched_ops(trainer, next(epochs), steps))
     if device.type == "cuda":
         try:
             result.update(kernel_split(trainer, next(epochs), steps))
@@ -129,6 +159,8 @@ def report(label: str, results: list[dict]) -> None:
             line += f"; {r['graphs']} graphs, {sum(r['breaks'].values())} breaks, {r['recompiles']} recompiles after epoch 1, " \
                     f"first epoch +{r['compile_s']:.1f} s"
         print(line)
+        if "ops_per_step" in r:
+            print(f"{'':12s}eager: {r['ops_per_step']:.0f} ATen ops with a kernel per step, {r['casts_per_step']:.0f} of them dtype casts")
         for reason, count in r["breaks"].most_common(5):
             print(f"{'':12s}graph break ×{count}: {reason}")
         if "ms_per_step" in r:

@@ -100,7 +100,7 @@ spectrum_rc=${PIPESTATUS[0]}
   grep -E "^ +(plain|channels_last)" "$OUT/throughput.log" | sed -E 's/^ +/| throughput: /; s/ +our SAM/ | our SAM/; s/$/ |/'
   grep -E "^(ResNet|WRN)" "$OUT/throughput.log" | sed -E 's/^/| reference: /; s/$/ |/'
   echo "| throughput, compile probe, spectrum: exit codes (124: out of time) | $throughput_rc, $compile_rc, $spectrum_rc |"
-  grep -E "^(ResNet|WRN)|kernel ms|graph break|no kernel" "$OUT/compile.log" | sed -E 's/^ +//; s/^/| compile: /; s/$/ |/'
+  grep -E "^(ResNet|WRN)|kernel ms|graph break|no kernel|eager: " "$OUT/compile.log" | sed -E 's/^ +//; s/^/| compile: /; s/$/ |/'
   grep -E "^(device|k = )" "$OUT/parallel.log" | sed -E 's/^/| parallel runs: /; s/$/ |/'
   grep -E "^(double_backward|forward_over_reverse|finite_difference|PyHessian|top-5|one full-data)" "$OUT/spectrum.log" | sed -E 's/^/| spectrum: /; s/$/ |/'
 } | tee "$OUT/summary.md"
