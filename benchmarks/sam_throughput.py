@@ -231,8 +231,8 @@ def main() -> None:
             sam, sgd = measured["sam"], measured["sgd"]
             print(f"{'':10s} {path:28s} our SAM {sam:8.1f}, our SGD {sgd:8.1f} images/s; SAM / reference "
                   f"{sam / ref:.2f}× (goal ≥ {goal}×); SAM step / SGD step {sgd / sam:.2f} (floor 2.0, goal ≤ 2.05)")
-    if args.table:
-        write_table(Path(args.table), name, rows)
+            if args.table:  # after every path: a run stopped by a time limit keeps what it measured
+                write_table(Path(args.table), name, rows)
 
 
 def write_table(path: Path, device: str, rows: list[dict]) -> None:

@@ -99,6 +99,7 @@ def test_config_mapping_and_validation():
         augment_batch(x[0], FULL, generator(0))
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cpu_generator_gives_identical_augmentation_on_gpu():
     x = images()

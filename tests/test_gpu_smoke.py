@@ -58,3 +58,38 @@ def test_gpu_check_says_what_is_missing_and_stops_without_a_gpu(tmp_path):
     result = subprocess.run(["bash", "benchmarks/gpu_check.sh"], capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 1
     assert "no wheels in" in result.stderr or "no CUDA device" in result.stdout + result.stderr
+
+
+def _wheel(directory, name: str, module: str) -> None:
+    """A minimal pure-Python wheel of distribution ``name`` holding ``module``."""
+    import base64
+    import hashlib
+    import zipfile
+
+    files = {f"{module}/__init__.py": "FROM_TEST_WHEEL = True\n",
+             f"{name}-0.0.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.0\n",
+             f"{name}-0.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    digest = lambda text: base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()  # noqa: E731
+    record = "".join(f"{path},sha256={digest(text)},{len(text.encode())}\n" for path, text in files.items())
+    files[f"{name}-0.0.dist-info/RECORD"] = record + f"{name}-0.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(directory / f"{name}-0.0-py3-none-any.whl", "w") as wheel:
+        for path, text in files.items():
+            wheel.writestr(path, text)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU the script would go on to measure")
+def test_gpu_check_installs_only_the_wheels_of_what_the_machine_lacks(tmp_path):
+    """The wheels carried to the GPU machine may include dependencies it already has (numpy,
+    say): those are skipped, so the machine's own builds are never shadowed."""
+    import importlib.util
+
+    assert importlib.util.find_spec("pyhessian") is None, "this test needs a Python without pyhessian"
+    wheels, site = tmp_path / "wheels", tmp_path / "site"
+    wheels.mkdir()
+    _wheel(wheels, "pyhessian", "pyhessian")
+    _wheel(wheels, "numpy", "numpy")  # installed here: must not be installed again
+    env = {"PATH": "/usr/bin:/bin", "OUT": str(tmp_path / "out"), "WHEELS": str(wheels), "SITE": str(site), "PYTHON": sys.executable}
+    result = subprocess.run(["bash", "benchmarks/gpu_check.sh"], capture_output=True, text=True, timeout=120, env=env)
+    assert "installing from" in result.stdout and "pyhessian-0.0" in result.stdout and "numpy-0.0" not in result.stdout
+    assert (site / "pyhessian" / "__init__.py").is_file() and not (site / "numpy").exists()
+    assert result.returncode == 1 and "no CUDA device" in result.stdout + result.stderr
