@@ -245,12 +245,7 @@ class HessianOperator(ParameterSnapshot):
     def _batch_loss(
         self, params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor
     ) -> torch.Tensor:
-        buffers = self._buffers
-        if self.bn_mode == "train":
-            # Train-mode BatchNorm updates running stats in place: give it throwaway copies.
-            buffers = {name: b.clone() for name, b in buffers.items()}
-        output = torch.func.functional_call(self.model, {**params, **buffers}, (x,))
-        return self.loss_fn(output, y)
+        return functional_batch_loss(self.model, self.loss_fn, self._buffers, self.bn_mode == "train", params, x, y)
 
     @contextlib.contextmanager
     def _modes(self) -> Iterator[None]:
@@ -274,6 +269,15 @@ def hvp_arguments(settings: dict) -> dict:
     return HVP_SETTINGS[settings.get("hvp", "double_backward")]
 
 
+def functional_batch_loss(model: nn.Module, loss_fn: LossFn, buffers: dict, bn_train: bool,
+                          params: dict, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The mean loss of one batch with the parameters ``params``; the model is not written."""
+    if bn_train:
+        # Train-mode BatchNorm updates running stats in place: give it throwaway copies.
+        buffers = {name: b.clone() for name, b in buffers.items()}
+    return loss_fn(torch.func.functional_call(model, {**params, **buffers}, (x,)), y)
+
+
 def forward_over_reverse_batch_hvp(model: nn.Module, loss_fn: LossFn, buffers: dict, bn_train: bool,
                                    primals: dict, tangents: dict, x: torch.Tensor, y: torch.Tensor) -> dict:
     """H_b v of one batch: ``torch.func.jvp`` of ``torch.func.grad`` of the batch's mean loss,
@@ -281,13 +285,8 @@ def forward_over_reverse_batch_hvp(model: nn.Module, loss_fn: LossFn, buffers: d
     A function of its arguments only, so that one compiled graph serves every operator on a
     model of the same architecture and batch shape."""
 
-    def batch_loss(params: dict, y: torch.Tensor) -> torch.Tensor:
-        # Train-mode BatchNorm updates running stats in place: give it throwaway copies.
-        state = {name: b.clone() for name, b in buffers.items()} if bn_train else buffers
-        return loss_fn(torch.func.functional_call(model, {**params, **state}, (x,)), y)
-
     def batch_gradient(params: dict, y: torch.Tensor) -> dict:
-        return torch.func.grad(batch_loss)(params, y)
+        return torch.func.grad(lambda p: functional_batch_loss(model, loss_fn, buffers, bn_train, p, x, y))(params)
 
     if not y.is_floating_point():
         return torch.func.jvp(lambda p: batch_gradient(p, y), (primals,), (tangents,))[1]
